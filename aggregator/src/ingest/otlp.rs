@@ -1,0 +1,180 @@
+//! OTLP/HTTP logs (`ExportLogsServiceRequest`), protobuf or JSON. Resource attributes
+//! `k8s.*` and `log.iostream` fill the record's fields, `k8s.pod.label.<name>` become pod
+//! labels, other resource attributes become labels with `.` replaced by `_` (as Loki
+//! does); argus collectors add the idempotency key `argus.log.file.fingerprint` +
+//! `argus.log.offset`.
+
+use argus_core::{Level, LogRecord, SourcePos};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+use prost::Message;
+
+use super::{label_name, set_field, DecodeError};
+
+/// Decodes a protobuf body.
+pub fn decode_protobuf(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
+    let req = ExportLogsServiceRequest::decode(body)
+        .map_err(|e| DecodeError(format!("invalid OTLP protobuf body: {e}")))?;
+    Ok(convert(req))
+}
+
+/// Decodes a JSON body (the OTLP/JSON encoding).
+pub fn decode_json(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
+    let req: ExportLogsServiceRequest = serde_json::from_slice(body)
+        .map_err(|e| DecodeError(format!("invalid OTLP JSON body: {e}")))?;
+    Ok(convert(req))
+}
+
+fn value_string(v: &AnyValue) -> String {
+    match &v.value {
+        Some(Value::StringValue(s)) => s.clone(),
+        Some(Value::BoolValue(b)) => b.to_string(),
+        Some(Value::IntValue(i)) => i.to_string(),
+        Some(Value::DoubleValue(d)) => d.to_string(),
+        Some(Value::BytesValue(b)) => String::from_utf8_lossy(b).into_owned(),
+        Some(Value::ArrayValue(a)) => {
+            let items: Vec<String> = a.values.iter().map(value_string).collect();
+            format!("[{}]", items.join(","))
+        }
+        Some(Value::KvlistValue(kv)) => {
+            let items: Vec<String> = kv
+                .values
+                .iter()
+                .map(|kv| {
+                    format!(
+                        "{}={}",
+                        kv.key,
+                        kv.value.as_ref().map(value_string).unwrap_or_default()
+                    )
+                })
+                .collect();
+            format!("{{{}}}", items.join(","))
+        }
+        _ => String::new(),
+    }
+}
+
+fn int_of(v: &Option<AnyValue>) -> Option<i64> {
+    match v.as_ref()?.value.as_ref()? {
+        Value::IntValue(i) => Some(*i),
+        Value::StringValue(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+fn apply_attr(r: &mut LogRecord, kv: &KeyValue, fp: &mut Option<i64>, off: &mut Option<i64>) {
+    match kv.key.as_str() {
+        "argus.log.file.fingerprint" => *fp = int_of(&kv.value),
+        "argus.log.offset" => *off = int_of(&kv.value),
+        "k8s.container.restart_count" => {
+            r.restart_count = int_of(&kv.value).unwrap_or(0).clamp(0, u32::MAX as i64) as u32
+        }
+        key => {
+            let v = kv.value.as_ref().map(value_string).unwrap_or_default();
+            if let Some(v) = set_field(r, key, v) {
+                let name = match key.strip_prefix("k8s.pod.label.") {
+                    Some(l) => l.to_string(),
+                    None => label_name(key),
+                };
+                r.labels.insert(name, v);
+            }
+        }
+    }
+}
+
+fn level_of_severity(number: i32, text: &str) -> Level {
+    let l = Level::parse(text);
+    if l != Level::Unknown {
+        return l;
+    }
+    match number {
+        1..=4 => Level::Trace,
+        5..=8 => Level::Debug,
+        9..=12 => Level::Info,
+        13..=16 => Level::Warn,
+        17..=20 => Level::Error,
+        21..=24 => Level::Fatal,
+        _ => Level::Unknown,
+    }
+}
+
+fn convert(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
+    let now = argus_core::time::now_ns();
+    let mut out = Vec::new();
+    for rl in req.resource_logs {
+        let mut base = LogRecord::default();
+        let (mut fp, mut off) = (None, None);
+        if let Some(res) = &rl.resource {
+            for kv in &res.attributes {
+                apply_attr(&mut base, kv, &mut fp, &mut off);
+            }
+        }
+        for sl in rl.scope_logs {
+            for lr in sl.log_records {
+                let mut r = base.clone();
+                let (mut fp, mut off) = (fp, off);
+                for kv in &lr.attributes {
+                    apply_attr(&mut r, kv, &mut fp, &mut off);
+                }
+                r.timestamp_ns = match (lr.time_unix_nano, lr.observed_time_unix_nano) {
+                    (0, 0) => now,
+                    (0, o) => o as i64,
+                    (t, _) => t as i64,
+                };
+                r.message = lr.body.as_ref().map(value_string).unwrap_or_default();
+                let sev = level_of_severity(lr.severity_number, &lr.severity_text);
+                if sev != Level::Unknown {
+                    r.level = sev;
+                } else if r.level == Level::Unknown {
+                    r.level = argus_core::level::detect(&r.message);
+                }
+                if let (Some(fp), Some(off)) = (fp, off) {
+                    r.source = Some(SourcePos {
+                        fingerprint: fp as u64,
+                        offset: off as u64,
+                    });
+                }
+                out.push(r);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_otlp_json_with_k8s_attributes() {
+        let body = br#"{"resourceLogs":[{"resource":{"attributes":[
+            {"key":"k8s.namespace.name","value":{"stringValue":"shop"}},
+            {"key":"k8s.pod.name","value":{"stringValue":"cart-1"}},
+            {"key":"k8s.pod.label.app","value":{"stringValue":"cart"}},
+            {"key":"service.name","value":{"stringValue":"cart-svc"}}]},
+          "scopeLogs":[{"logRecords":[{"timeUnixNano":"1700000000000000000","severityNumber":17,
+            "body":{"stringValue":"payment declined"},
+            "attributes":[{"key":"log.iostream","value":{"stringValue":"stderr"}}]}]}]}]}"#;
+        let recs = decode_json(body).expect("valid OTLP JSON");
+        assert_eq!(recs.len(), 1);
+        let r = &recs[0];
+        assert_eq!((r.namespace.as_str(), r.pod.as_str()), ("shop", "cart-1"));
+        assert_eq!(r.labels.get("app").map(String::as_str), Some("cart"));
+        assert_eq!(
+            r.labels.get("service_name").map(String::as_str),
+            Some("cart-svc")
+        );
+        assert_eq!(r.timestamp_ns, 1_700_000_000_000_000_000);
+        assert_eq!(r.level, Level::Error);
+        assert_eq!(r.stream, argus_core::Stream::Stderr);
+        assert_eq!(r.message, "payment declined");
+    }
+
+    #[test]
+    fn rejects_garbage_with_a_message() {
+        let e = decode_protobuf(b"\xff\xff\xff").expect_err("garbage");
+        assert!(e.0.contains("OTLP protobuf"), "{e}");
+        let e = decode_json(b"{\"resourceLogs\": 5}").expect_err("garbage");
+        assert!(e.0.contains("OTLP JSON"), "{e}");
+    }
+}

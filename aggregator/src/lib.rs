@@ -1,0 +1,16 @@
+//! argus' central aggregator: it takes logs in over OTLP/HTTP and Loki's push API, stores
+//! them durably in time-partitioned tantivy indexes, and answers searches over HTTP.
+//!
+//! - [`ingest`]: protocol decoding.
+//! - [`store`]: write-ahead log, dedup, partitions, indexer and search.
+//! - [`api`]: the HTTP API (ingest, search, tail, self-monitoring, web UI).
+//! - [`Aggregator`]: the running component built from an [`AggregatorConfig`].
+
+pub mod api;
+pub mod config;
+pub mod ingest;
+mod run;
+pub mod store;
+
+pub use config::AggregatorConfig;
+pub use run::Aggregator;

@@ -1,0 +1,217 @@
+//! The search collector: in one pass over the candidates of a segment it verifies them
+//! where the plan says so, counts the matches, fills the histogram over the whole range
+//! and keeps the best `k` hits after the cursor, reading timestamps from the fast field.
+
+use argus_core::query::LogQuery;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashSet};
+use std::sync::Arc;
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::Column;
+use tantivy::schema::IndexRecordOption;
+use tantivy::store::StoreReader;
+use tantivy::{
+    DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
+};
+
+use super::partition;
+use super::plan::Verify;
+use super::schema::{Fields, LONG_TOKEN_MARK};
+
+/// Newest first (Loki's default) or oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Direction {
+    #[default]
+    Backward,
+    Forward,
+}
+
+/// Position after the last hit returned: (timestamp, seq).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub timestamp_ns: i64,
+    pub seq: u64,
+}
+
+/// Sort rank of a hit: larger is returned first.
+pub fn rank(dir: Direction, ts: i64, seq: u64) -> (i64, u64) {
+    match dir {
+        Direction::Backward => (ts, seq),
+        Direction::Forward => (i64::MAX - ts, u64::MAX - seq),
+    }
+}
+
+/// What one search over one partition needs.
+pub struct HitCollector {
+    pub fields: Fields,
+    pub query: Arc<LogQuery>,
+    pub verify: Verify,
+    pub start_ns: i64,
+    pub end_ns: i64,
+    pub step_ns: i64,
+    pub buckets: usize,
+    pub direction: Direction,
+    pub cursor: Option<Cursor>,
+    pub k: usize,
+}
+
+/// One candidate hit: rank, timestamp, seq and where the document is.
+pub type Candidate = ((i64, u64), i64, u64, SegmentOrdinal, DocId);
+
+/// What a collection yields.
+#[derive(Default)]
+pub struct Fruit {
+    pub total: u64,
+    pub histogram: Vec<u64>,
+    pub top: Vec<Candidate>,
+    pub verified: u64,
+}
+
+pub struct SegCollector {
+    c: Arc<HitCollector>,
+    ord: SegmentOrdinal,
+    ts: Column<i64>,
+    seq: Column<u64>,
+    store: Option<StoreReader>,
+    long: HashSet<DocId>,
+    fruit: Fruit,
+    heap: BinaryHeap<Reverse<Candidate>>,
+    cursor_rank: Option<(i64, u64)>,
+}
+
+/// The tantivy collector wrapping a shared [`HitCollector`].
+pub struct Shared(pub Arc<HitCollector>);
+
+impl Collector for Shared {
+    type Fruit = Fruit;
+    type Child = SegCollector;
+
+    fn for_segment(
+        &self,
+        ord: SegmentOrdinal,
+        seg: &SegmentReader,
+    ) -> tantivy::Result<SegCollector> {
+        let c = &self.0;
+        let ts = seg.fast_fields().i64("timestamp")?;
+        let seq = seg.fast_fields().u64("seq")?;
+        let store = match c.verify {
+            Verify::None => None,
+            _ => Some(seg.get_store_reader(64)?),
+        };
+        let mut long = HashSet::new();
+        if c.verify == Verify::LongTokens {
+            let inv = seg.inverted_index(c.fields.message)?;
+            let t = Term::from_field_text(c.fields.message, LONG_TOKEN_MARK);
+            if let Some(mut p) = inv.read_postings(&t, IndexRecordOption::Basic)? {
+                while p.doc() != TERMINATED {
+                    long.insert(p.doc());
+                    p.advance();
+                }
+            }
+        }
+        Ok(SegCollector {
+            c: c.clone(),
+            ord,
+            ts,
+            seq,
+            store,
+            long,
+            fruit: Fruit {
+                histogram: vec![0; c.buckets],
+                ..Fruit::default()
+            },
+            heap: BinaryHeap::new(),
+            cursor_rank: c
+                .cursor
+                .map(|cur| rank(c.direction, cur.timestamp_ns, cur.seq)),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Fruit>) -> tantivy::Result<Fruit> {
+        Ok(merge(fruits, self.0.buckets, self.0.k))
+    }
+}
+
+/// Merges per-segment (or per-partition) fruits, keeping the best `k` hits.
+pub fn merge(fruits: Vec<Fruit>, buckets: usize, k: usize) -> Fruit {
+    let mut out = Fruit {
+        histogram: vec![0; buckets],
+        ..Fruit::default()
+    };
+    for f in fruits {
+        out.total += f.total;
+        out.verified += f.verified;
+        for (a, b) in out.histogram.iter_mut().zip(f.histogram) {
+            *a += b;
+        }
+        out.top.extend(f.top);
+    }
+    out.top.sort_by_key(|c| Reverse(c.0));
+    out.top.truncate(k);
+    out
+}
+
+impl SegCollector {
+    fn verified(&mut self, doc: DocId, ts: i64) -> bool {
+        let Some(store) = &self.store else {
+            return true;
+        };
+        if self.c.verify == Verify::LongTokens && !self.long.contains(&doc) {
+            return true;
+        }
+        self.fruit.verified += 1;
+        match store.get::<TantivyDocument>(doc) {
+            Ok(d) => {
+                let rec = partition::record(&self.c.fields, &d, ts);
+                self.c.query.matches_record(&rec)
+            }
+            Err(_) => false,
+        }
+    }
+}
+
+impl SegmentCollector for SegCollector {
+    type Fruit = Fruit;
+
+    fn collect(&mut self, doc: DocId, _score: Score) {
+        let ts = self.ts.first(doc).unwrap_or(i64::MIN);
+        if ts < self.c.start_ns || ts > self.c.end_ns {
+            return;
+        }
+        if !self.verified(doc, ts) {
+            return;
+        }
+        self.fruit.total += 1;
+        let b = ((ts - self.c.start_ns) / self.c.step_ns.max(1)) as usize;
+        if let Some(slot) = self
+            .fruit
+            .histogram
+            .get_mut(b.min(self.c.buckets.saturating_sub(1)))
+        {
+            *slot += 1;
+        }
+        if self.c.k == 0 {
+            return;
+        }
+        let seq = self.seq.first(doc).unwrap_or(0);
+        let r = rank(self.c.direction, ts, seq);
+        if self.cursor_rank.is_some_and(|c| r >= c) {
+            return;
+        }
+        if self.heap.len() < self.c.k {
+            self.heap.push(Reverse((r, ts, seq, self.ord, doc)));
+        } else if self.heap.peek().is_some_and(|Reverse(min)| r > min.0) {
+            self.heap.pop();
+            self.heap.push(Reverse((r, ts, seq, self.ord, doc)));
+        }
+    }
+
+    fn harvest(mut self) -> Fruit {
+        self.fruit.top = self.heap.into_iter().map(|Reverse(c)| c).collect();
+        self.fruit
+    }
+}

@@ -1,0 +1,153 @@
+//! The tantivy schema of a log partition, chosen for logs: the message is indexed with
+//! argus' tokenizer (case kept, doc ids only: no frequencies, no positions, since phrase
+//! and substring filters are verified exactly) and stored once; Kubernetes fields are raw
+//! terms; the timestamp and an ingest sequence number are fast fields for range, sort and
+//! histogram without touching the doc store.
+
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+};
+use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
+
+/// Name under which [`LogTokenizer`] is registered.
+pub const TOKENIZER: &str = "argus";
+
+/// Tokens longer than this are not indexed; the document gets [`LONG_TOKEN_MARK`] instead
+/// so that substring filters still find it (by exact verification).
+pub const MAX_TOKEN_BYTES: usize = 128;
+
+/// The term that marks a message with a token over [`MAX_TOKEN_BYTES`].
+pub const LONG_TOKEN_MARK: &str = "\u{1}long";
+
+/// The fields of a log partition.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields {
+    pub timestamp: Field,
+    pub seq: Field,
+    pub message: Field,
+    pub namespace: Field,
+    pub pod: Field,
+    pub container: Field,
+    pub node: Field,
+    pub stream: Field,
+    pub level: Field,
+    pub pod_uid: Field,
+    pub restart: Field,
+    pub file_path: Field,
+    /// Pod and stream labels as `name=value` terms.
+    pub labels: Field,
+}
+
+/// Builds the schema and its field handles.
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let message_opts = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(TOKENIZER)
+                .set_index_option(IndexRecordOption::Basic)
+                .set_fieldnorms(false),
+        )
+        .set_stored();
+    let fields = Fields {
+        timestamp: b.add_i64_field("timestamp", FAST),
+        seq: b.add_u64_field("seq", FAST),
+        message: b.add_text_field("message", message_opts),
+        namespace: b.add_text_field("namespace", STRING | STORED),
+        pod: b.add_text_field("pod", STRING | STORED),
+        container: b.add_text_field("container", STRING | STORED),
+        node: b.add_text_field("node", STRING | STORED),
+        stream: b.add_text_field("stream", STRING | STORED),
+        level: b.add_text_field("level", STRING | STORED),
+        pod_uid: b.add_text_field("pod_uid", STORED),
+        restart: b.add_u64_field("restart", STORED | INDEXED),
+        file_path: b.add_text_field("file_path", STORED),
+        labels: b.add_text_field("labels", STRING | STORED),
+    };
+    (b.build(), fields)
+}
+
+/// The analyzer registered as [`TOKENIZER`].
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(LogTokenizer)
+}
+
+/// Splits on [`argus_core::text`]'s token boundaries, keeping case.
+#[derive(Clone, Default)]
+pub struct LogTokenizer;
+
+/// Token stream of [`LogTokenizer`].
+pub struct LogTokenStream<'a> {
+    inner: argus_core::text::Tokens<'a>,
+    token: Token,
+    marked_long: bool,
+    emit_mark: bool,
+}
+
+impl Tokenizer for LogTokenizer {
+    type TokenStream<'a> = LogTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> LogTokenStream<'a> {
+        LogTokenStream {
+            inner: argus_core::text::tokens(text),
+            token: Token::default(),
+            marked_long: false,
+            emit_mark: false,
+        }
+    }
+}
+
+impl TokenStream for LogTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        if self.emit_mark {
+            self.emit_mark = false;
+            self.token.text.clear();
+            self.token.text.push_str(LONG_TOKEN_MARK);
+            self.token.position = self.token.position.wrapping_add(1);
+            return true;
+        }
+        for (off, tok) in self.inner.by_ref() {
+            if tok.len() > MAX_TOKEN_BYTES {
+                if !self.marked_long {
+                    self.marked_long = true;
+                    self.emit_mark = true;
+                    return self.advance();
+                }
+                continue;
+            }
+            self.token.offset_from = off;
+            self.token.offset_to = off + tok.len();
+            self.token.position = self.token.position.wrapping_add(1);
+            self.token.text.clear();
+            self.token.text.push_str(tok);
+            return true;
+        }
+        false
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokenizer_keeps_case_and_marks_long_tokens() {
+        let mut a = analyzer();
+        let long = "x".repeat(MAX_TOKEN_BYTES + 1);
+        let text = format!("GET /Api {long} {long} ok");
+        let mut s = a.token_stream(&text);
+        let mut got = Vec::new();
+        while s.advance() {
+            got.push(s.token().text.clone());
+        }
+        assert_eq!(got, ["GET", "Api", LONG_TOKEN_MARK, "ok"]);
+    }
+}

@@ -1,0 +1,14 @@
+//! argus' shared model: the log record every component passes around, time and duration
+//! parsing as Prometheus and Loki take them, the tokenizer shared by the index and the
+//! query verifier, and the log query language (a LogQL subset plus free text).
+//!
+//! No IO and almost no dependencies: every other crate builds on this one.
+
+pub mod duration;
+pub mod level;
+pub mod query;
+pub mod record;
+pub mod text;
+pub mod time;
+
+pub use record::{Level, LogRecord, SourcePos, Stream};

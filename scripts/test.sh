@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs argus' whole test suite: unit, property and end-to-end tests (the e2e tests start
+# the release binary on loopback ports and use the Python OpenTelemetry SDK as a real
+# OTLP client, installed here when missing).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
+  echo "installing the Python OpenTelemetry SDK for the OTLP client test" >&2
+  python3 -m pip install --quiet --disable-pip-version-check \
+    opentelemetry-sdk opentelemetry-exporter-otlp-proto-http >&2
+fi
+cargo build --release --bin argus
+cargo test --release --workspace "$@"

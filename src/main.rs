@@ -1,0 +1,248 @@
+//! The `argus` binary: parses the command line and wires the crates together.
+
+mod config;
+mod demo;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use argus_aggregator::Aggregator;
+use argus_collector::Collector;
+use config::ArgusConfig;
+
+#[derive(Parser)]
+#[command(
+    name = "argus",
+    version,
+    about = "Kubernetes observability in one binary: logs, metrics, events, alerts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Collector and aggregator in one process, with embedded defaults.
+    AllInOne {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory [default: ./argus-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// API and UI address [default: 127.0.0.1:9400].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Add a simulated workload writing kubelet-style log files.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// The node agent: tails container log files and ships them to the aggregator.
+    Collector {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Metrics address [default: 127.0.0.1:9401].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Aggregator base URL [default: http://127.0.0.1:9400].
+        #[arg(long)]
+        aggregator: Option<String>,
+        /// Directory holding kubelet's pods/ and containers/ [default: /var/log].
+        #[arg(long)]
+        log_root: Option<PathBuf>,
+        /// Live log files to tail (repeatable) [default: <log-root>/pods/*/*/*.log].
+        #[arg(long = "log-glob")]
+        log_globs: Vec<String>,
+        /// Where checkpoints are kept [default: /var/lib/argus/checkpoints].
+        #[arg(long)]
+        checkpoint_dir: Option<PathBuf>,
+        /// Node name on every record [default: $NODE_NAME or the hostname].
+        #[arg(long)]
+        node_name: Option<String>,
+    },
+    /// The central aggregator: ingest, log store, search API and UI.
+    Aggregator {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// API and UI address [default: 127.0.0.1:9400].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory [default: ./argus-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+    /// Prints the version.
+    Version,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn")),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("argus: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Version => {
+            println!("argus {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        Command::Collector {
+            config,
+            listen,
+            aggregator,
+            log_root,
+            log_globs,
+            checkpoint_dir,
+            node_name,
+        } => {
+            let mut cfg = ArgusConfig::load(config.as_deref())?.collector;
+            if let Some(v) = listen {
+                cfg.listen = v;
+            }
+            if let Some(v) = aggregator {
+                cfg.aggregator = v;
+            }
+            if let Some(v) = log_root {
+                cfg.log_root = v;
+            }
+            if !log_globs.is_empty() {
+                cfg.log_globs = log_globs;
+            }
+            if let Some(v) = checkpoint_dir {
+                cfg.checkpoint_dir = v;
+            }
+            if let Some(v) = node_name {
+                cfg.node_name = v;
+            }
+            let collector = Collector::new(cfg)?;
+            runtime()?.block_on(async move { collector.run(shutdown_signal()).await })?;
+            Ok(())
+        }
+        Command::Aggregator {
+            config,
+            listen,
+            data_dir,
+        } => {
+            let mut cfg = ArgusConfig::load(config.as_deref())?.aggregator;
+            if let Some(v) = listen {
+                cfg.listen = v;
+            }
+            if let Some(v) = data_dir {
+                cfg.data_dir = v;
+            }
+            let agg = Aggregator::open(cfg)?;
+            runtime()?.block_on(async move {
+                let listener = agg.bind().await?;
+                agg.serve(listener, shutdown_signal()).await
+            })?;
+            Ok(())
+        }
+        Command::AllInOne {
+            config,
+            data_dir,
+            listen,
+            demo,
+        } => all_in_one(config, data_dir, listen, demo),
+    }
+}
+
+fn all_in_one(
+    config: Option<PathBuf>,
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    demo: bool,
+) -> Result<()> {
+    let file = ArgusConfig::load(config.as_deref())?;
+    let mut agg_cfg = file.aggregator;
+    if let Some(v) = data_dir {
+        agg_cfg.data_dir = v;
+    }
+    if let Some(v) = listen {
+        agg_cfg.listen = v;
+    }
+    let data = agg_cfg.data_dir.clone();
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create data dir {}", data.display()))?;
+    let mut col_cfg = file.collector;
+    col_cfg.checkpoint_dir = data.join("collector");
+    col_cfg.aggregator = format!("http://{}", agg_cfg.listen);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut sim = None;
+    if demo {
+        let root = data.join("demo").join("log");
+        col_cfg.log_root = root.clone();
+        col_cfg.log_globs = Vec::new();
+        sim = Some(demo::spawn(demo::DemoConfig::new(root), stop.clone()));
+    }
+    let agg = Aggregator::open(agg_cfg)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = agg.bind().await?;
+        let addr = listener.local_addr().context("listener address")?;
+        col_cfg.aggregator = format!("http://{addr}");
+        let collector = Collector::new(col_cfg)?;
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|v| *v).await;
+        };
+        let col = tokio::spawn(collector.run(wait(rx.clone())));
+        eprintln!("argus all-in-one: UI and API on http://{addr}/");
+        if demo {
+            eprintln!("  demo workload writing to {}", data.join("demo/log").display());
+            eprintln!("  try: curl -G http://{addr}/api/v1/logs/search --data-urlencode 'query={{namespace=\"demo\"}} |= \"error\"'");
+        }
+        let srv = tokio::spawn(agg.serve(listener, wait(rx)));
+        shutdown_signal().await;
+        let _ = tx.send(true);
+        col.await.context("collector task")??;
+        srv.await.context("aggregator task")??;
+        anyhow::Ok(())
+    })?;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let Some(h) = sim {
+        let _ = h.join();
+    }
+    Ok(())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}
