@@ -1,0 +1,321 @@
+//! End to end: kubelet-style log files → `argus collector` → `argus aggregator` → search,
+//! through both rotation styles, partial lines, a docker json-file container, and `kill -9`
+//! of the collector and of the aggregator mid-stream. Every line must be found exactly once
+//! with the right namespace, pod, container and stream.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use std::collections::HashMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+const LINES: usize = 2500;
+
+struct Writer {
+    app: PathBuf,
+    web: PathBuf,
+}
+
+fn now_rfc3339() -> String {
+    let ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
+    argus_time(ns)
+}
+
+// The test formats times itself (as the runtime does) rather than trusting argus' code.
+fn argus_time(ns: i64) -> String {
+    let secs = ns.div_euclid(1_000_000_000);
+    let nanos = ns.rem_euclid(1_000_000_000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // civil from days (Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{nanos:09}Z",
+        sod / 3600,
+        (sod / 60) % 60,
+        sod % 60
+    )
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+impl Writer {
+    /// Writes line `i` to both containers; returns nothing, the expectations are derived
+    /// from `i` alone.
+    fn write(&self, i: usize) {
+        let ts = now_rfc3339();
+        let stream = if i % 5 == 0 { "stderr" } else { "stdout" };
+        if i % 7 == 0 {
+            append(
+                &self.app,
+                &format!("{ts} {stream} P line-app-{i} first-half \n{ts} {stream} F second-half\n"),
+            );
+        } else {
+            append(
+                &self.app,
+                &format!(
+                    "{ts} {stream} F line-app-{i} payload {}\n",
+                    "x".repeat(i % 40)
+                ),
+            );
+        }
+        if i % 9 == 0 {
+            append(
+                &self.web,
+                &format!(
+                    "{{\"log\":\"line-web-{i} begins \",\"stream\":\"{stream}\",\"time\":\"{ts}\"}}\n{{\"log\":\"and ends\\n\",\"stream\":\"{stream}\",\"time\":\"{ts}\"}}\n"
+                ),
+            );
+        } else {
+            append(
+                &self.web,
+                &format!("{{\"log\":\"line-web-{i} GET /x \\\"q\\\"\\n\",\"stream\":\"{stream}\",\"time\":\"{ts}\"}}\n"),
+            );
+        }
+    }
+
+    /// kubelet: rename to a timestamped name, create a new live file.
+    fn rename_rotate_app(&self, stamp: &str) {
+        std::fs::rename(&self.app, self.app.with_file_name(format!("0.log.{stamp}"))).unwrap();
+        std::fs::File::create(&self.app).unwrap();
+    }
+
+    /// logrotate copytruncate: shift numbered copies, copy the live file to .1, truncate it.
+    fn copytruncate_web(&self) {
+        let dir = self.web.parent().unwrap();
+        for n in (1..5).rev() {
+            let from = dir.join(format!("0.log.{n}"));
+            if from.exists() {
+                std::fs::rename(&from, dir.join(format!("0.log.{}", n + 1))).unwrap();
+            }
+        }
+        std::fs::copy(&self.web, dir.join("0.log.1")).unwrap();
+        OpenOptions::new()
+            .write(true)
+            .open(&self.web)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    }
+}
+
+fn expected(i: usize, container: &str) -> String {
+    match container {
+        "app" if i % 7 == 0 => format!("line-app-{i} first-half second-half"),
+        "app" => format!("line-app-{i} payload {}", "x".repeat(i % 40)),
+        _ if i % 9 == 0 => format!("line-web-{i} begins and ends"),
+        _ => format!("line-web-{i} GET /x \"q\""),
+    }
+}
+
+fn collector(port: u16, root: &Path, logs: &Path) -> Proc {
+    let agg = format!("http://127.0.0.1:{port}");
+    Proc::start(
+        "collector",
+        &[
+            "collector",
+            "--aggregator",
+            &agg,
+            "--log-root",
+            root.join("log").to_str().unwrap(),
+            "--checkpoint-dir",
+            root.join("ckpt").to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--node-name",
+            "node-e2e",
+        ],
+        logs,
+    )
+}
+
+#[test]
+fn every_line_exactly_once_through_rotations_and_kill_9() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let app_dir =
+        root.join("log/pods/e2e_app-7d9c8b6f5-x2k4p_11111111-2222-3333-4444-555555555555/app");
+    let web_dir =
+        root.join("log/pods/e2e_web-5f6d7c8b9-abcde_66666666-7777-8888-9999-000000000000/web");
+    std::fs::create_dir_all(&app_dir).unwrap();
+    std::fs::create_dir_all(&web_dir).unwrap();
+    let w = Writer {
+        app: app_dir.join("0.log"),
+        web: web_dir.join("0.log"),
+    };
+    // Lines written before the collector starts are read too (read_from: beginning).
+    for i in 0..100 {
+        w.write(i);
+    }
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let data = root.join("agg");
+    let mut agg = aggregator(port, &data, root);
+    let mut col = collector(port, root, root);
+    for i in 100..LINES {
+        w.write(i);
+        match i {
+            500 => w.rename_rotate_app("20261126-101500"),
+            800 | 2000 => w.copytruncate_web(),
+            1000 => col.kill9(),
+            // Rotated while the collector is down: its unread rest must still be read.
+            1100 => w.rename_rotate_app("20261126-111500"),
+            1300 => col = collector(port, root, root),
+            1600 => agg.kill9(),
+            1700 => agg = aggregator(port, &data, root),
+            2100 => w.rename_rotate_app("20261126-121500"),
+            _ => {}
+        }
+        if i % 50 == 0 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    let want = 2 * LINES as u64;
+    let total = wait_for(Duration::from_secs(90), "all lines searchable", || {
+        let d = search(&addr, r#"{namespace="e2e"}"#, "&limit=0");
+        let t = d["total"].as_u64().unwrap();
+        (t >= want).then_some(t)
+    });
+    // Give stragglers (duplicates, if any) a moment to show up before counting exactly.
+    std::thread::sleep(Duration::from_secs(3));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut cursor = String::new();
+    let mut pages = 0;
+    loop {
+        let extra = format!(
+            "&limit=1000&direction=forward{}",
+            if cursor.is_empty() {
+                String::new()
+            } else {
+                format!("&cursor={}", enc(&cursor))
+            }
+        );
+        let d = search(&addr, r#"{namespace="e2e"}"#, &extra);
+        assert_eq!(
+            d["total"].as_u64().unwrap(),
+            want,
+            "total after settling (first wait saw {total})"
+        );
+        for h in d["hits"].as_array().unwrap() {
+            let msg = h["message"].as_str().unwrap().to_string();
+            let id: Vec<&str> = msg.split_whitespace().next().unwrap().split('-').collect();
+            let (container, i) = (id[1], id[2].parse::<usize>().unwrap());
+            assert_eq!(
+                msg,
+                expected(i, container),
+                "message of {container} line {i}"
+            );
+            assert_eq!(h["container"], container);
+            assert_eq!(h["namespace"], "e2e");
+            let pod = if container == "app" {
+                "app-7d9c8b6f5-x2k4p"
+            } else {
+                "web-5f6d7c8b9-abcde"
+            };
+            assert_eq!(h["pod"], pod);
+            assert_eq!(h["node"], "node-e2e");
+            let stream = if i % 5 == 0 { "stderr" } else { "stdout" };
+            assert_eq!(h["stream"], stream, "stream of {msg}");
+            *seen.entry(format!("{container}-{i}")).or_default() += 1;
+        }
+        pages += 1;
+        match d["next_cursor"].as_str() {
+            Some(c) => cursor = c.to_string(),
+            None => break,
+        }
+        assert!(pages < 20, "pagination does not end");
+    }
+    for container in ["app", "web"] {
+        for i in 0..LINES {
+            let n = seen.get(&format!("{container}-{i}")).copied().unwrap_or(0);
+            assert_eq!(
+                n,
+                1,
+                "{container} line {i} seen {n} times\ncollector log:\n{}",
+                col.output()
+            );
+        }
+    }
+    // Per-stream selectors agree with the files.
+    let stderr = search(
+        &addr,
+        r#"{namespace="e2e", container="app", stream="stderr"}"#,
+        "&limit=0",
+    );
+    assert_eq!(
+        stderr["total"].as_u64().unwrap(),
+        (0..LINES).filter(|i| i % 5 == 0).count() as u64
+    );
+    col.terminate();
+    agg.terminate();
+}
+
+#[test]
+fn all_in_one_demo_has_error_hits_within_seconds() {
+    let tmp = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = tmp.path().join("argus.yaml");
+    std::fs::write(&cfg, "collector:\n  listen: \"127.0.0.1:0\"\n").unwrap();
+    let mut p = Proc::start(
+        "all-in-one",
+        &[
+            "all-in-one",
+            "--demo",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            &addr,
+            "--data-dir",
+            tmp.path().join("data").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    wait_healthy(&addr);
+    let d = wait_for(Duration::from_secs(20), "demo error hits", || {
+        let d = search(&addr, r#"{namespace="demo"} |= "error""#, "&limit=5");
+        (d["total"].as_u64().unwrap() > 0).then_some(d)
+    });
+    for h in d["hits"].as_array().unwrap() {
+        assert_eq!(h["namespace"], "demo");
+        assert!(h["message"].as_str().unwrap().contains("error"), "{h}");
+    }
+    let hist: u64 = d["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(hist, d["total"].as_u64().unwrap());
+    // The crash-looping pod's restarts are separate files with their restart count.
+    let crashy = search(&addr, r#"{namespace="demo"} |= "panic""#, "&limit=100");
+    assert!(crashy["total"].as_u64().unwrap() > 0, "{crashy}");
+    assert!(
+        p.output().contains(&format!("http://{addr}/")),
+        "prints the address"
+    );
+    p.terminate();
+    assert!(p.child.try_wait().unwrap().is_some());
+}
