@@ -66,8 +66,12 @@ impl Writer {
     /// from `i` alone.
     fn write(&self, i: usize) {
         let ts = now_rfc3339();
-        let stream = if i % 5 == 0 { "stderr" } else { "stdout" };
-        if i % 7 == 0 {
+        let stream = if i.is_multiple_of(5) {
+            "stderr"
+        } else {
+            "stdout"
+        };
+        if i.is_multiple_of(7) {
             append(
                 &self.app,
                 &format!("{ts} {stream} P line-app-{i} first-half \n{ts} {stream} F second-half\n"),
@@ -81,7 +85,7 @@ impl Writer {
                 ),
             );
         }
-        if i % 9 == 0 {
+        if i.is_multiple_of(9) {
             append(
                 &self.web,
                 &format!(
@@ -123,9 +127,9 @@ impl Writer {
 
 fn expected(i: usize, container: &str) -> String {
     match container {
-        "app" if i % 7 == 0 => format!("line-app-{i} first-half second-half"),
+        "app" if i.is_multiple_of(7) => format!("line-app-{i} first-half second-half"),
         "app" => format!("line-app-{i} payload {}", "x".repeat(i % 40)),
-        _ if i % 9 == 0 => format!("line-web-{i} begins and ends"),
+        _ if i.is_multiple_of(9) => format!("line-web-{i} begins and ends"),
         _ => format!("line-web-{i} GET /x \"q\""),
     }
 }
@@ -188,7 +192,7 @@ fn every_line_exactly_once_through_rotations_and_kill_9() {
             2100 => w.rename_rotate_app("20261126-121500"),
             _ => {}
         }
-        if i % 50 == 0 {
+        if i.is_multiple_of(50) {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -236,7 +240,11 @@ fn every_line_exactly_once_through_rotations_and_kill_9() {
             };
             assert_eq!(h["pod"], pod);
             assert_eq!(h["node"], "node-e2e");
-            let stream = if i % 5 == 0 { "stderr" } else { "stdout" };
+            let stream = if i.is_multiple_of(5) {
+                "stderr"
+            } else {
+                "stdout"
+            };
             assert_eq!(h["stream"], stream, "stream of {msg}");
             *seen.entry(format!("{container}-{i}")).or_default() += 1;
         }
@@ -266,7 +274,7 @@ fn every_line_exactly_once_through_rotations_and_kill_9() {
     );
     assert_eq!(
         stderr["total"].as_u64().unwrap(),
-        (0..LINES).filter(|i| i % 5 == 0).count() as u64
+        (0..LINES).filter(|i| i.is_multiple_of(5)).count() as u64
     );
     col.terminate();
     agg.terminate();

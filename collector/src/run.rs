@@ -23,7 +23,7 @@ const QUEUE: usize = 2;
 
 struct Outgoing {
     body: Bytes,
-    checkpoints: Vec<(u64, u64)>,
+    checkpoints: Vec<(u64, u64, Option<u64>)>,
 }
 
 /// The node collector built from its config.
@@ -125,8 +125,8 @@ impl Collector {
                     loop {
                         match shipper.send(out.body.clone()).await {
                             Ok(()) => {
-                                for (fp, off) in &out.checkpoints {
-                                    store.advance(*fp, *off);
+                                for (fp, off, tail) in &out.checkpoints {
+                                    store.advance(*fp, *off, *tail);
                                 }
                                 metrics.batches_sent.fetch_add(1, Relaxed);
                                 if failures > 0 {
@@ -151,8 +151,8 @@ impl Collector {
                             Err(e) => {
                                 metrics.batches_rejected.fetch_add(1, Relaxed);
                                 tracing::error!(error = %e, "batch rejected by the aggregator; dropped");
-                                for (fp, off) in &out.checkpoints {
-                                    store.advance(*fp, *off);
+                                for (fp, off, tail) in &out.checkpoints {
+                                    store.advance(*fp, *off, *tail);
                                 }
                                 break;
                             }

@@ -26,6 +26,9 @@ pub struct Entry {
     pub path: String,
     /// Bytes of the file acknowledged by the aggregator.
     pub offset: u64,
+    /// Hash of the bytes just before `offset` (detects an in-place rewrite across restarts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail: Option<u64>,
 }
 
 impl Entry {
@@ -110,6 +113,7 @@ impl CheckpointStore {
             head: loc.head,
             path: path.to_string(),
             offset: initial_offset,
+            tail: None,
         });
         let changed = e.location() != loc || e.path != path;
         if changed {
@@ -121,12 +125,14 @@ impl CheckpointStore {
         g.dirty = true;
     }
 
-    /// Advances a file's acknowledged offset (never backwards).
-    pub fn advance(&self, fingerprint: u64, offset: u64) {
+    /// Advances a file's acknowledged offset (never backwards); `tail` is the hash of the
+    /// bytes before it.
+    pub fn advance(&self, fingerprint: u64, offset: u64, tail: Option<u64>) {
         let mut g = self.lock();
         if let Some(e) = g.entries.get_mut(&fingerprint) {
             if offset > e.offset {
                 e.offset = offset;
+                e.tail = tail;
                 g.dirty = true;
             }
         }
@@ -202,8 +208,8 @@ mod tests {
         {
             let s = CheckpointStore::open(dir.path()).expect("open");
             s.track(42, loc, "/p/0.log", 0);
-            s.advance(42, 100);
-            s.advance(42, 50);
+            s.advance(42, 100, Some(9));
+            s.advance(42, 50, None);
             s.persist().expect("persist");
         }
         let s = CheckpointStore::open(dir.path()).expect("reopen");

@@ -14,6 +14,16 @@ pub struct Candidate {
     /// Directory and live name: files of one group are read oldest first.
     pub group: (PathBuf, String),
     pub order: Order,
+    /// Last modification, nanoseconds since the epoch: rotated files are read oldest first
+    /// by it (names alone cannot order kubelet and logrotate rotations in one directory).
+    pub mtime_ns: i128,
+}
+
+/// The key that orders the files of a group, oldest first: rotated files by modification
+/// time then name, the live file last.
+pub fn age_key(order: &Order, mtime_ns: i128) -> (bool, i128, Order) {
+    let live = *order == Order::Live;
+    (live, if live { 0 } else { mtime_ns }, order.clone())
 }
 
 /// Age order within a group: rotated files (oldest first), then the live file.
@@ -102,7 +112,11 @@ pub fn scan(globs: &[String]) -> Vec<Candidate> {
             }
         }
     }
-    out.sort_by(|a, b| a.group.cmp(&b.group).then_with(|| a.order.cmp(&b.order)));
+    out.sort_by(|a, b| {
+        a.group
+            .cmp(&b.group)
+            .then_with(|| age_key(&a.order, a.mtime_ns).cmp(&age_key(&b.order, b.mtime_ns)))
+    });
     out.dedup_by(|a, b| a.path == b.path);
     out
 }
@@ -118,7 +132,17 @@ fn push(out: &mut Vec<Candidate>, path: PathBuf) {
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let group = (dir, base.to_string());
     let order = order_of(suffix);
-    out.push(Candidate { path, group, order });
+    let mtime_ns = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i128);
+    out.push(Candidate {
+        path,
+        group,
+        order,
+        mtime_ns,
+    });
 }
 
 /// The directories to watch with inotify: the literal prefix of each glob.

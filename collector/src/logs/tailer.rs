@@ -52,8 +52,8 @@ pub struct Batch {
     /// Message bytes in the batch.
     pub bytes: usize,
     pub records: usize,
-    /// (fingerprint, offset) to store after the ack.
-    pub checkpoints: Vec<(u64, u64)>,
+    /// (fingerprint, offset, hash of the bytes before it) to store after the ack.
+    pub checkpoints: Vec<(u64, u64, Option<u64>)>,
 }
 
 impl Batch {
@@ -77,10 +77,11 @@ impl Batch {
         }
     }
 
-    fn checkpoint(&mut self, fp: u64, offset: u64) {
-        match self.checkpoints.iter_mut().find(|(f, _)| *f == fp) {
-            Some(c) => c.1 = c.1.max(offset),
-            None => self.checkpoints.push((fp, offset)),
+    fn checkpoint(&mut self, fp: u64, offset: u64, tail: Option<u64>) {
+        match self.checkpoints.iter_mut().find(|c| c.0 == fp) {
+            Some(c) if offset > c.1 => *c = (fp, offset, tail),
+            Some(_) => {}
+            None => self.checkpoints.push((fp, offset, tail)),
         }
     }
 }
@@ -90,6 +91,7 @@ struct Tracked {
     path: PathBuf,
     group: (PathBuf, String),
     order: Order,
+    mtime_ns: i128,
     meta: Arc<FileMeta>,
     file: Option<File>,
     read_offset: u64,
@@ -99,6 +101,42 @@ struct Tracked {
     /// Head of an over-long line being skipped up to its `\n`, and where it started.
     skipping: Option<(Vec<u8>, u64)>,
     present: bool,
+    /// Hash of the bytes just before `read_offset`: if they change, the file was
+    /// truncated and rewritten in place (copytruncate) even when its size grew back.
+    tail: Option<u64>,
+}
+
+/// A directory and a live file name.
+type Group = (PathBuf, String);
+/// See [`discover::age_key`].
+type AgeKey = (bool, i128, Order);
+
+/// How many bytes before the read offset are checked for an in-place rewrite.
+const TAIL_CHECK: u64 = 64;
+
+fn tail_hash(file: &File, offset: u64) -> Option<u64> {
+    let n = offset.min(TAIL_CHECK) as usize;
+    let mut buf = [0u8; TAIL_CHECK as usize];
+    match file.read_at(&mut buf[..n], offset - n as u64) {
+        Ok(got) if got == n => Some(xxhash_rust::xxh3::xxh3_64(&buf[..n])),
+        _ => None,
+    }
+}
+
+impl Tracked {
+    /// Whether the bytes before the read offset are still the ones read.
+    fn unchanged(&self, file: &File) -> bool {
+        match self.tail {
+            Some(h) => tail_hash(file, self.read_offset) == Some(h),
+            None => true,
+        }
+    }
+
+    /// Whether `file` (of `size` bytes, with this file's head) holds what was read of this
+    /// file: a copy, not merely a file with the same first line.
+    fn copied_to(&self, file: &File, size: u64) -> bool {
+        size >= self.read_offset && self.unchanged(file)
+    }
 }
 
 /// Reads files in order and fills batches; see the module doc.
@@ -140,9 +178,11 @@ impl Tailer {
                     path,
                     group,
                     order,
+                    mtime_ns: 0,
                     file: None,
                     read_offset: e.offset,
                     checkpointed: e.offset,
+                    tail: e.tail,
                     asm: Assembler::new(cfg.max_line),
                     skipping: None,
                     present: false,
@@ -202,9 +242,10 @@ impl Tailer {
         let mut rewritten: Vec<bool> = vec![false; located.len()];
         let mut matched: HashSet<u64> = HashSet::new();
         // 1. Same device, inode and head; shorter than what was read means rewritten.
-        for (i, (_, loc, size, _)) in located.iter().enumerate() {
+        for (i, (_, loc, size, file)) in located.iter().enumerate() {
             if let Some(fp) = by_loc.get(loc) {
-                if *size < self.files[fp].read_offset {
+                let t = &self.files[fp];
+                if *size < t.read_offset || !t.unchanged(file) {
                     rewritten[i] = true;
                 } else if matched.insert(*fp) {
                     assigned[i] = Some(*fp);
@@ -212,21 +253,29 @@ impl Tailer {
             }
         }
         // 2. Copies of files whose inode lost its head (copytruncate), oldest first.
-        let live_heads: HashSet<u64> = matched.iter().map(|fp| self.files[fp].loc.head).collect();
-        for (i, (c, loc, _, _)) in located.iter().enumerate() {
+        let live: Vec<u64> = matched.iter().copied().collect();
+        for (i, (c, loc, size, file)) in located.iter().enumerate() {
             if assigned[i].is_some() || rewritten[i] {
                 continue;
             }
             let orphan = self
                 .files
                 .iter()
-                .filter(|(fp, t)| t.loc.head == loc.head && !matched.contains(*fp))
+                .filter(|(fp, t)| {
+                    t.loc.head == loc.head && !matched.contains(*fp) && t.copied_to(file, *size)
+                })
                 .map(|(fp, _)| *fp)
                 .next();
+            let copy_in_progress = || {
+                live.iter().any(|fp| {
+                    let t = &self.files[fp];
+                    t.loc.head == loc.head && t.copied_to(file, *size)
+                })
+            };
             if let Some(fp) = orphan {
                 matched.insert(fp);
                 assigned[i] = Some(fp);
-            } else if live_heads.contains(&loc.head) && c.order != Order::Live {
+            } else if c.order != Order::Live && copy_in_progress() {
                 let n = self.deferred.entry(c.path.clone()).or_insert(0);
                 *n += 1;
                 if *n <= DEFER_SCANS {
@@ -259,6 +308,7 @@ impl Tailer {
                             path: c.path.clone(),
                             group: c.group.clone(),
                             order: c.order.clone(),
+                            mtime_ns: c.mtime_ns,
                             meta: Arc::new(FileMeta::default()),
                             file: None,
                             read_offset: start,
@@ -266,6 +316,7 @@ impl Tailer {
                             asm: Assembler::new(self.cfg.max_line),
                             skipping: None,
                             present: true,
+                            tail: None,
                         },
                     );
                     self.store.track(fp, loc, &c.path.to_string_lossy(), start);
@@ -288,6 +339,7 @@ impl Tailer {
             t.path = c.path;
             t.group = c.group;
             t.order = c.order;
+            t.mtime_ns = c.mtime_ns;
             t.file = Some(file);
             t.present = true;
         }
@@ -311,14 +363,14 @@ impl Tailer {
     /// Reads new data into `batch` until it holds `max_bytes` or every file is at its end.
     /// Returns true when it stopped because the batch is full.
     pub fn read(&mut self, batch: &mut Batch, max_bytes: usize) -> bool {
-        let mut order: Vec<(&(PathBuf, String), &Order, u64)> = self
+        let mut order: Vec<(&Group, AgeKey, u64)> = self
             .files
             .iter()
-            .map(|(fp, t)| (&t.group, &t.order, *fp))
+            .map(|(fp, t)| (&t.group, discover::age_key(&t.order, t.mtime_ns), *fp))
             .collect();
         order.sort();
         let mut groups: Vec<Vec<u64>> = Vec::new();
-        let mut last: Option<&(PathBuf, String)> = None;
+        let mut last: Option<&Group> = None;
         for (g, _, fp) in &order {
             if last != Some(*g) {
                 groups.push(Vec::new());
@@ -364,7 +416,8 @@ impl Tailer {
                 let mut asm = t.asm;
                 asm.flush_stale(now, Duration::ZERO, t.read_offset, &mut out);
                 batch.push(fp, &t.meta, &mut out);
-                batch.checkpoint(fp, t.read_offset);
+                let tail = t.file.as_ref().and_then(|f| tail_hash(f, t.read_offset));
+                batch.checkpoint(fp, t.read_offset, tail);
             }
             self.store.forget(fp);
         }
@@ -381,7 +434,7 @@ impl Tailer {
             Ok(m) => m.len(),
             Err(_) => return true,
         };
-        if size < t.read_offset {
+        if size < t.read_offset || !t.unchanged(file) {
             // Truncated in place (copytruncate): identities are sorted out by a rescan.
             self.rescan_needed = true;
             return true;
@@ -430,6 +483,7 @@ impl Tailer {
                 break; // only an unfinished line is left
             }
         }
+        t.tail = tail_hash(file, t.read_offset);
         t.asm
             .flush_stale(now, self.cfg.partial_timeout, t.read_offset, &mut self.out);
         batch.push(fp, &t.meta, &mut self.out);
@@ -439,7 +493,7 @@ impl Tailer {
         }
         if safe > t.checkpointed {
             t.checkpointed = safe;
-            batch.checkpoint(fp, safe);
+            batch.checkpoint(fp, safe, tail_hash(file, safe));
         }
         true
     }
