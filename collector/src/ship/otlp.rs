@@ -1,5 +1,6 @@
 //! Batch → OTLP `ExportLogsServiceRequest` protobuf: one `ResourceLogs` per file (the
-//! container's `k8s.*` attributes on the resource), one `LogRecord` per record.
+//! container's `k8s.*` attributes, `log.file.path` and the file fingerprint on the
+//! resource), one `LogRecord` per record (`log.iostream` and the offset as attributes).
 //!
 //! Encoded by hand, straight from the batch: this is the collector's hot path, and building
 //! the `opentelemetry-proto` structs first costs about ten allocations per line. The tests
@@ -51,7 +52,7 @@ pub fn severity_number(l: Level) -> i32 {
 
 #[inline]
 fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 #[inline]
@@ -124,7 +125,9 @@ fn resource_len(c: &FileChunk, node: &str) -> usize {
         + ld(kv_str_len(attr::POD_UID, &m.pod_uid))
         + ld(kv_str_len(attr::CONTAINER, &m.container))
         + ld(kv_int_len(attr::RESTART_COUNT, m.restart_count as i64))
-        + ld(kv_str_len(attr::NODE, node));
+        + ld(kv_str_len(attr::NODE, node))
+        + ld(kv_str_len(attr::FILE_PATH, &m.path))
+        + ld(kv_int_len(attr::FINGERPRINT, c.fingerprint as i64));
     if !m.container_id.is_empty() {
         n += ld(kv_str_len(attr::CONTAINER_ID, &m.container_id));
     }
@@ -144,12 +147,14 @@ fn put_resource(out: &mut Vec<u8>, c: &FileChunk, node: &str) {
         m.restart_count as i64,
     );
     put_kv_str(out, RES_ATTRIBUTES, attr::NODE, node);
+    put_kv_str(out, RES_ATTRIBUTES, attr::FILE_PATH, &m.path);
+    put_kv_int(out, RES_ATTRIBUTES, attr::FINGERPRINT, c.fingerprint as i64);
     if !m.container_id.is_empty() {
         put_kv_str(out, RES_ATTRIBUTES, attr::CONTAINER_ID, &m.container_id);
     }
 }
 
-fn record_len(r: &crate::logs::Emitted, path: &str, fp: i64) -> usize {
+fn record_len(r: &crate::logs::Emitted) -> usize {
     let sev = severity_number(r.level);
     let mut n = 9 + 9; // time, observed time (fixed64)
     if sev != 0 {
@@ -159,8 +164,6 @@ fn record_len(r: &crate::logs::Emitted, path: &str, fp: i64) -> usize {
     n += ld(ld(r.message.len()));
     for kv in [
         kv_str_len(attr::IOSTREAM, stream_str(r.stream)),
-        kv_str_len(attr::FILE_PATH, path),
-        kv_int_len(attr::FINGERPRINT, fp),
         kv_int_len(attr::OFFSET, r.offset as i64),
     ] {
         n += ld(kv);
@@ -168,7 +171,7 @@ fn record_len(r: &crate::logs::Emitted, path: &str, fp: i64) -> usize {
     n
 }
 
-fn put_record(out: &mut Vec<u8>, r: &crate::logs::Emitted, path: &str, fp: i64, observed: u64) {
+fn put_record(out: &mut Vec<u8>, r: &crate::logs::Emitted, observed: u64) {
     put_tag(out, LR_TIME, WIRE_FIXED64);
     out.extend_from_slice(&(r.timestamp_ns as u64).to_le_bytes());
     let sev = severity_number(r.level);
@@ -180,8 +183,6 @@ fn put_record(out: &mut Vec<u8>, r: &crate::logs::Emitted, path: &str, fp: i64, 
     put_ld_head(out, LR_BODY, ld(r.message.len()));
     put_str_field(out, AV_STRING, &r.message);
     put_kv_str(out, LR_ATTRIBUTES, attr::IOSTREAM, stream_str(r.stream));
-    put_kv_str(out, LR_ATTRIBUTES, attr::FILE_PATH, path);
-    put_kv_int(out, LR_ATTRIBUTES, attr::FINGERPRINT, fp);
     put_kv_int(out, LR_ATTRIBUTES, attr::OFFSET, r.offset as i64);
     put_tag(out, LR_OBSERVED_TIME, WIRE_FIXED64);
     out.extend_from_slice(&observed.to_le_bytes());
@@ -195,12 +196,10 @@ pub fn encode_into(batch: &Batch, node: &str, out: &mut Vec<u8>) {
     let scope_len = ld(SCOPE_NAME_VALUE.len()) + ld(version.len());
     let mut sizes: Vec<usize> = Vec::new();
     for chunk in &batch.chunks {
-        let fp = chunk.fingerprint as i64;
-        let path = chunk.meta.path.as_str();
         sizes.clear();
         let mut records = 0usize;
         for r in &chunk.records {
-            let n = record_len(r, path, fp);
+            let n = record_len(r);
             sizes.push(n);
             records += ld(n);
         }
@@ -216,7 +215,7 @@ pub fn encode_into(batch: &Batch, node: &str, out: &mut Vec<u8>) {
         put_str_field(out, SCOPE_VERSION, version);
         for (r, n) in chunk.records.iter().zip(&sizes) {
             put_ld_head(out, SL_LOG_RECORDS, *n);
-            put_record(out, r, path, fp, observed);
+            put_record(out, r, observed);
         }
     }
 }
@@ -276,6 +275,8 @@ mod tests {
                     s(attr::CONTAINER, &m.container),
                     i(attr::RESTART_COUNT, m.restart_count as i64),
                     s(attr::NODE, node),
+                    s(attr::FILE_PATH, &m.path),
+                    i(attr::FINGERPRINT, c.fingerprint as i64),
                 ];
                 if !m.container_id.is_empty() {
                     attributes.push(s(attr::CONTAINER_ID, &m.container_id));
@@ -297,8 +298,6 @@ mod tests {
                         }),
                         attributes: vec![
                             s(attr::IOSTREAM, stream_str(r.stream)),
-                            s(attr::FILE_PATH, &m.path),
-                            i(attr::FINGERPRINT, c.fingerprint as i64),
                             i(attr::OFFSET, r.offset as i64),
                         ],
                         ..Default::default()
