@@ -10,9 +10,7 @@ use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::schema::IndexRecordOption;
 use tantivy::store::StoreReader;
-use tantivy::{
-    DocId, DocSet, Score, SegmentOrdinal, SegmentReader, TantivyDocument, Term, TERMINATED,
-};
+use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 
 use super::partition;
 use super::plan::Verify;
@@ -164,11 +162,9 @@ impl SegCollector {
             return true;
         }
         self.fruit.verified += 1;
-        match store.get::<TantivyDocument>(doc) {
-            Ok(d) => {
-                let rec = partition::record(&self.c.fields, &d, ts);
-                self.c.query.matches_record(&rec)
-            }
+        let _ = ts;
+        match store.get::<partition::StoredRecord>(doc) {
+            Ok(d) => self.c.query.matches_record(&d.0),
             Err(_) => false,
         }
     }

@@ -13,6 +13,8 @@ mod indexer;
 pub mod partition;
 pub mod plan;
 pub mod schema;
+#[cfg(test)]
+mod tests;
 pub mod wal;
 
 use argus_core::query::LogQuery;
@@ -143,6 +145,8 @@ pub struct TantivyStore {
     tail: broadcast::Sender<Arc<Vec<LogRecord>>>,
     pub stats: Arc<StoreStats>,
     snapshot_seq: Arc<AtomicU64>,
+    /// Searches use both cores: segments are collected in parallel.
+    executor: tantivy::Executor,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -243,6 +247,12 @@ impl TantivyStore {
             tail,
             stats,
             snapshot_seq,
+            executor: tantivy::Executor::multi_thread(2, "argus-search-").map_err(|e| {
+                StoreError::Index {
+                    path: "search threads".into(),
+                    message: e.to_string(),
+                }
+            })?,
         })
     }
 
@@ -402,13 +412,13 @@ impl LogBackend for TantivyStore {
                 cursor: req.cursor,
                 k,
             }));
-            let mut fruit =
-                searcher
-                    .search(&*plan.query, &coll)
-                    .map_err(|e| StoreError::Index {
-                        path: p.dir.display().to_string(),
-                        message: e.to_string(),
-                    })?;
+            let scoring = tantivy::query::EnableScoring::disabled_from_searcher(&searcher);
+            let mut fruit = searcher
+                .search_with_executor(&*plan.query, &coll, &self.executor, scoring)
+                .map_err(|e| StoreError::Index {
+                    path: p.dir.display().to_string(),
+                    message: e.to_string(),
+                })?;
             // Tag candidates with their partition through the segment ordinal's high bits.
             for c in &mut fruit.top {
                 c.3 |= (pi as u32) << 20;
@@ -426,17 +436,16 @@ impl LogBackend for TantivyStore {
             let (Some(searcher), Some(p)) = (searchers.get(pi), parts.get(pi)) else {
                 continue;
             };
-            let d: tantivy::TantivyDocument =
+            let d: partition::StoredRecord =
                 searcher
                     .doc(DocAddress::new(seg, *doc))
                     .map_err(|e| StoreError::Index {
                         path: p.dir.display().to_string(),
                         message: e.to_string(),
                     })?;
-            hits.push(Hit {
-                record: partition::record(&p.fields, &d, *ts),
-                seq: *seq,
-            });
+            let mut record = d.0;
+            record.timestamp_ns = *ts;
+            hits.push(Hit { record, seq: *seq });
         }
         let next_cursor = if more {
             hits.last().map(|h| Cursor {

@@ -4,6 +4,10 @@
 
 use argus_core::LogRecord;
 use std::path::{Path, PathBuf};
+use tantivy::schema::document::{
+    DeserializeError, DocumentDeserialize, DocumentDeserializer, ValueDeserialize,
+    ValueDeserializer, ValueVisitor,
+};
 use tantivy::{Index, IndexReader, ReloadPolicy, TantivyDocument};
 
 use super::schema::{self, Fields};
@@ -60,6 +64,9 @@ impl Partition {
         index
             .tokenizers()
             .register(schema::TOKENIZER, schema::analyzer());
+        index
+            .tokenizers()
+            .register(schema::HEX_TOKENIZER, schema::hex_analyzer());
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -97,6 +104,7 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
     d.add_i64(f.timestamp, r.timestamp_ns);
     d.add_u64(f.seq, seq);
     d.add_text(f.message, &r.message);
+    d.add_text(f.message_hex, &r.message);
     d.add_text(f.namespace, &r.namespace);
     d.add_text(f.pod, &r.pod);
     d.add_text(f.container, &r.container);
@@ -118,34 +126,82 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
     d
 }
 
-/// Reads a record back from a stored document.
-pub fn record(f: &Fields, d: &TantivyDocument, timestamp_ns: i64) -> LogRecord {
-    use tantivy::schema::Value;
-    let s = |field| {
-        d.get_first(field)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let mut labels = std::collections::BTreeMap::new();
-    for v in d.get_all(f.labels) {
-        if let Some((k, v)) = v.as_str().and_then(|kv| kv.split_once('=')) {
-            labels.insert(k.to_string(), v.to_string());
-        }
+/// A stored document read straight into a [`LogRecord`] (one pass, no intermediate
+/// document tree): what search verification and hits need.
+pub struct StoredRecord(pub LogRecord);
+
+enum Stored {
+    Str(String),
+    U64(u64),
+    Other,
+}
+
+struct StoredVisitor;
+
+impl ValueVisitor for StoredVisitor {
+    type Value = Stored;
+    fn visit_string(&self, v: String) -> Result<Stored, DeserializeError> {
+        Ok(Stored::Str(v))
     }
-    LogRecord {
-        timestamp_ns,
-        stream: argus_core::Stream::parse(&s(f.stream)).unwrap_or_default(),
-        level: argus_core::Level::parse(&s(f.level)),
-        message: s(f.message),
-        namespace: s(f.namespace),
-        pod: s(f.pod),
-        pod_uid: s(f.pod_uid),
-        container: s(f.container),
-        restart_count: d.get_first(f.restart).and_then(|v| v.as_u64()).unwrap_or(0) as u32,
-        node: s(f.node),
-        file_path: s(f.file_path),
-        labels,
-        source: None,
+    fn visit_u64(&self, v: u64) -> Result<Stored, DeserializeError> {
+        Ok(Stored::U64(v))
+    }
+    fn visit_i64(&self, _: i64) -> Result<Stored, DeserializeError> {
+        Ok(Stored::Other)
+    }
+    fn visit_null(&self) -> Result<Stored, DeserializeError> {
+        Ok(Stored::Other)
+    }
+}
+
+impl ValueDeserialize for Stored {
+    fn deserialize<'de, D: ValueDeserializer<'de>>(d: D) -> Result<Self, DeserializeError> {
+        d.deserialize_any(StoredVisitor)
+    }
+}
+
+fn fields() -> &'static Fields {
+    static FIELDS: std::sync::OnceLock<Fields> = std::sync::OnceLock::new();
+    FIELDS.get_or_init(|| schema::build().1)
+}
+
+impl DocumentDeserialize for StoredRecord {
+    fn deserialize<'de, D: DocumentDeserializer<'de>>(mut d: D) -> Result<Self, DeserializeError> {
+        let f = fields();
+        let mut r = LogRecord::default();
+        while let Some((field, v)) = d.next_field::<Stored>()? {
+            match v {
+                Stored::Str(s) => {
+                    if field == f.message {
+                        r.message = s;
+                    } else if field == f.namespace {
+                        r.namespace = s;
+                    } else if field == f.pod {
+                        r.pod = s;
+                    } else if field == f.container {
+                        r.container = s;
+                    } else if field == f.node {
+                        r.node = s;
+                    } else if field == f.stream {
+                        r.stream = argus_core::Stream::parse(&s).unwrap_or_default();
+                    } else if field == f.level {
+                        r.level = argus_core::Level::parse(&s);
+                    } else if field == f.pod_uid {
+                        r.pod_uid = s;
+                    } else if field == f.file_path {
+                        r.file_path = s;
+                    } else if field == f.labels {
+                        if let Some((k, v)) = s.split_once('=') {
+                            r.labels.insert(k.to_string(), v.to_string());
+                        }
+                    }
+                }
+                Stored::U64(v) if field == f.restart => {
+                    r.restart_count = v.min(u32::MAX as u64) as u32
+                }
+                _ => {}
+            }
+        }
+        Ok(StoredRecord(r))
     }
 }

@@ -10,7 +10,7 @@ use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, RegexQuer
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::schema::{Fields, LONG_TOKEN_MARK, MAX_TOKEN_BYTES};
+use super::schema::{is_hex_token, Fields, LONG_TOKEN_MARK, MAX_TOKEN_BYTES};
 
 /// Which candidates need an exact check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,94 @@ fn regex(field: Field, pattern: &str) -> Option<Box<dyn Query>> {
     RegexQuery::from_pattern(pattern, field)
         .ok()
         .map(|q| Box::new(q) as Box<dyn Query>)
+}
+
+/// A regex over the message terms that can match it: a pattern around a token with a
+/// non-hex character can only match word terms; otherwise both dictionaries are searched.
+/// `closed` says the pattern is the token itself (no `.*`), whose class decides alone.
+fn message_regex(f: &Fields, tok: &str, pattern: &str, closed: bool) -> Option<Box<dyn Query>> {
+    let hex = is_hex_token(tok);
+    if closed || !hex {
+        return regex(if hex { f.message_hex } else { f.message }, pattern);
+    }
+    let words = regex(f.message, pattern)?;
+    let hexes = regex(f.message_hex, pattern)?;
+    Some(Box::new(BooleanQuery::new(vec![
+        (Occur::Should, words),
+        (Occur::Should, hexes),
+    ])))
+}
+
+/// The exact message term `tok`.
+fn message_term(f: &Fields, tok: &str) -> Box<dyn Query> {
+    term(
+        if is_hex_token(tok) {
+            f.message_hex
+        } else {
+            f.message
+        },
+        tok,
+    )
+}
+
+/// Candidate clauses for a substring that must occur in the message: each token of it, the
+/// first one open to the left and the last open to the right.
+fn substring_clauses(f: &Fields, text: &str) -> Vec<Box<dyn Query>> {
+    let mut out = Vec::new();
+    for (off, tok) in argus_core::text::tokens(text) {
+        if tok.len() > MAX_TOKEN_BYTES {
+            continue;
+        }
+        let open_start = off == 0;
+        let open_end = off + tok.len() == text.len();
+        let e = regex::escape(tok);
+        let q = match (open_start, open_end) {
+            (true, true) => message_regex(f, tok, &format!(".*{e}.*"), false),
+            (true, false) => message_regex(f, tok, &format!(".*{e}"), false),
+            (false, true) => message_regex(f, tok, &format!("{e}.*"), false),
+            (false, false) => Some(message_term(f, tok)),
+        };
+        if let Some(q) = q {
+            out.push(or_long(f, q));
+        }
+    }
+    out
+}
+
+/// Literal runs every match of `re` must contain (top-level concatenation only).
+fn required_literals(re: &str) -> Vec<String> {
+    use regex_syntax::hir::{Hir, HirKind};
+    let Ok(hir) = regex_syntax::Parser::new().parse(re) else {
+        return Vec::new();
+    };
+    fn lit(h: &Hir) -> Option<&[u8]> {
+        match h.kind() {
+            HirKind::Literal(l) => Some(&l.0),
+            _ => None,
+        }
+    }
+    let parts: Vec<&Hir> = match hir.kind() {
+        HirKind::Concat(v) => v.iter().collect(),
+        HirKind::Literal(_) => vec![&hir],
+        _ => return Vec::new(),
+    };
+    let mut out = Vec::new();
+    let mut run: Vec<u8> = Vec::new();
+    for p in parts {
+        match lit(p) {
+            Some(b) => run.extend_from_slice(b),
+            None => {
+                if let Ok(s) = String::from_utf8(std::mem::take(&mut run)) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    if let Ok(s) = String::from_utf8(run) {
+        out.push(s);
+    }
+    out.retain(|s| argus_core::text::tokens(s).next().is_some());
+    out
 }
 
 fn or_long(fields: &Fields, q: Box<dyn Query>) -> Box<dyn Query> {
@@ -106,7 +194,7 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
         let single = argus_core::text::is_single_token(text) && text.len() <= MAX_TOKEN_BYTES;
         match filter.op {
             FilterOp::Contains if single => {
-                match regex(f.message, &format!(".*{}.*", regex::escape(text))) {
+                match message_regex(f, text, &format!(".*{}.*", regex::escape(text)), false) {
                     Some(r) => {
                         clauses.push((Occur::Must, or_long(f, r)));
                         need(Verify::LongTokens, &mut verify);
@@ -115,7 +203,7 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
                 }
             }
             FilterOp::NotContains if single => {
-                match regex(f.message, &format!(".*{}.*", regex::escape(text))) {
+                match message_regex(f, text, &format!(".*{}.*", regex::escape(text)), false) {
                     Some(r) => {
                         clauses.push((Occur::MustNot, r));
                         need(Verify::LongTokens, &mut verify);
@@ -124,21 +212,15 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
                 }
             }
             FilterOp::Contains => {
-                for (off, tok) in argus_core::text::tokens(text) {
-                    if tok.len() > MAX_TOKEN_BYTES {
-                        continue;
-                    }
-                    let open_start = off == 0;
-                    let open_end = off + tok.len() == text.len();
-                    let e = regex::escape(tok);
-                    let pat = match (open_start, open_end) {
-                        (true, true) => format!(".*{e}.*"),
-                        (true, false) => format!(".*{e}"),
-                        (false, true) => format!("{e}.*"),
-                        (false, false) => e,
-                    };
-                    if let Some(r) = regex(f.message, &pat) {
-                        clauses.push((Occur::Must, or_long(f, r)));
+                for c in substring_clauses(f, text) {
+                    clauses.push((Occur::Must, c));
+                }
+                need(Verify::All, &mut verify);
+            }
+            FilterOp::Regex => {
+                for lit in required_literals(text) {
+                    for c in substring_clauses(f, &lit) {
+                        clauses.push((Occur::Must, c));
                     }
                 }
                 need(Verify::All, &mut verify);
@@ -152,7 +234,7 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
             need(Verify::All, &mut verify);
             continue;
         }
-        let word = |tok: &str| regex(f.message, &format!("(?i){}", regex::escape(tok)));
+        let word = |tok: &str| message_regex(f, tok, &format!("(?i){}", regex::escape(tok)), true);
         match (t.tokens.len(), t.negated) {
             (1, false) => match word(&t.tokens[0]) {
                 Some(r) => {
@@ -185,4 +267,22 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
         Box::new(BooleanQuery::new(clauses))
     };
     Plan { query, verify }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_literals_of_regexes() {
+        assert_eq!(required_literals(r"status=5\d\d"), ["status=5"]);
+        assert_eq!(
+            required_literals(r"GET /api/.*timeout"),
+            ["GET /api/", "timeout"]
+        );
+        assert!(required_literals(r"error|warn").is_empty());
+        assert!(required_literals(r"(?i)error").is_empty());
+        assert!(required_literals(r"\d+").is_empty());
+        assert!(required_literals(r"(").is_empty());
+    }
 }

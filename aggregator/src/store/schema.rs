@@ -9,8 +9,18 @@ use tantivy::schema::{
 };
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
-/// Name under which [`LogTokenizer`] is registered.
+/// Name under which the word-token [`LogTokenizer`] is registered.
 pub const TOKENIZER: &str = "argus";
+/// Name under which the hex/number-token [`LogTokenizer`] is registered.
+pub const HEX_TOKENIZER: &str = "argus_hex";
+
+/// Whether a token goes to the hex dictionary (`message_hex`): only `[0-9a-fA-F]`.
+/// Numbers, ids, hashes and addresses are most of a log's distinct tokens; keeping them in
+/// their own term dictionary keeps the word dictionary small, so a substring filter that
+/// contains any other letter scans only the word dictionary.
+pub fn is_hex_token(t: &str) -> bool {
+    t.bytes().all(|b| b.is_ascii_hexdigit())
+}
 
 /// Tokens longer than this are not indexed; the document gets [`LONG_TOKEN_MARK`] instead
 /// so that substring filters still find it (by exact verification).
@@ -25,6 +35,8 @@ pub struct Fields {
     pub timestamp: Field,
     pub seq: Field,
     pub message: Field,
+    /// The message's hex/number tokens (indexed only).
+    pub message_hex: Field,
     pub namespace: Field,
     pub pod: Field,
     pub container: Field,
@@ -49,10 +61,17 @@ pub fn build() -> (Schema, Fields) {
                 .set_fieldnorms(false),
         )
         .set_stored();
+    let hex_opts = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(HEX_TOKENIZER)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false),
+    );
     let fields = Fields {
         timestamp: b.add_i64_field("timestamp", FAST),
         seq: b.add_u64_field("seq", FAST),
         message: b.add_text_field("message", message_opts),
+        message_hex: b.add_text_field("message_hex", hex_opts),
         namespace: b.add_text_field("namespace", STRING | STORED),
         pod: b.add_text_field("pod", STRING | STORED),
         container: b.add_text_field("container", STRING | STORED),
@@ -69,12 +88,20 @@ pub fn build() -> (Schema, Fields) {
 
 /// The analyzer registered as [`TOKENIZER`].
 pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::from(LogTokenizer)
+    TextAnalyzer::from(LogTokenizer { hex: false })
 }
 
-/// Splits on [`argus_core::text`]'s token boundaries, keeping case.
+/// The analyzer registered as [`HEX_TOKENIZER`].
+pub fn hex_analyzer() -> TextAnalyzer {
+    TextAnalyzer::from(LogTokenizer { hex: true })
+}
+
+/// Splits on [`argus_core::text`]'s token boundaries, keeping case, and keeps either the
+/// word tokens or the hex tokens ([`is_hex_token`]).
 #[derive(Clone, Default)]
-pub struct LogTokenizer;
+pub struct LogTokenizer {
+    hex: bool,
+}
 
 /// Token stream of [`LogTokenizer`].
 pub struct LogTokenStream<'a> {
@@ -82,6 +109,7 @@ pub struct LogTokenStream<'a> {
     token: Token,
     marked_long: bool,
     emit_mark: bool,
+    hex: bool,
 }
 
 impl Tokenizer for LogTokenizer {
@@ -93,6 +121,7 @@ impl Tokenizer for LogTokenizer {
             token: Token::default(),
             marked_long: false,
             emit_mark: false,
+            hex: self.hex,
         }
     }
 }
@@ -108,11 +137,14 @@ impl TokenStream for LogTokenStream<'_> {
         }
         for (off, tok) in self.inner.by_ref() {
             if tok.len() > MAX_TOKEN_BYTES {
-                if !self.marked_long {
+                if !self.marked_long && !self.hex {
                     self.marked_long = true;
                     self.emit_mark = true;
                     return self.advance();
                 }
+                continue;
+            }
+            if is_hex_token(tok) != self.hex {
                 continue;
             }
             self.token.offset_from = off;
@@ -139,15 +171,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tokenizer_keeps_case_and_marks_long_tokens() {
-        let mut a = analyzer();
+    fn tokenizer_keeps_case_splits_hex_and_marks_long_tokens() {
         let long = "x".repeat(MAX_TOKEN_BYTES + 1);
-        let text = format!("GET /Api {long} {long} ok");
-        let mut s = a.token_stream(&text);
-        let mut got = Vec::new();
-        while s.advance() {
-            got.push(s.token().text.clone());
-        }
-        assert_eq!(got, ["GET", "Api", LONG_TOKEN_MARK, "ok"]);
+        let text = format!("GET /Api {long} {long} ok 404 deadBEEF req_1");
+        let run = |mut a: TextAnalyzer| {
+            let mut s = a.token_stream(&text);
+            let mut got = Vec::new();
+            while s.advance() {
+                got.push(s.token().text.clone());
+            }
+            got
+        };
+        assert_eq!(
+            run(analyzer()),
+            ["GET", "Api", LONG_TOKEN_MARK, "ok", "req_1"]
+        );
+        assert_eq!(run(hex_analyzer()), ["404", "deadBEEF"]);
     }
 }
