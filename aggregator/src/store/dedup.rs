@@ -15,7 +15,8 @@ const SNAPSHOT_VERSION: u32 = 1;
 /// The dedup state.
 #[derive(Default, Clone)]
 pub struct Dedup {
-    hwm: HashMap<(String, u64), u64>,
+    /// node → fingerprint → highest accepted offset.
+    hwm: HashMap<String, HashMap<u64, u64>>,
     hashes: HashSet<u64>,
     order: VecDeque<u64>,
 }
@@ -23,7 +24,7 @@ pub struct Dedup {
 /// Changes that [`Dedup::filter`] found and [`Dedup::apply`] makes once the batch is durable.
 #[derive(Default)]
 pub struct Pending {
-    hwm: Vec<((String, u64), u64)>,
+    hwm: HashMap<String, HashMap<u64, u64>>,
     hashes: Vec<u64>,
 }
 
@@ -49,22 +50,27 @@ impl Dedup {
     /// changes to apply once they are durable.
     pub fn filter(&self, records: Vec<LogRecord>) -> (Vec<LogRecord>, Pending) {
         let mut pending = Pending::default();
-        let mut batch_hwm: HashMap<(String, u64), u64> = HashMap::new();
+        let mut batch_hwm: HashMap<String, HashMap<u64, u64>> = HashMap::new();
         let mut batch_hashes: HashSet<u64> = HashSet::new();
         let mut kept = Vec::with_capacity(records.len());
         for r in records {
             match r.source {
                 Some(src) => {
-                    let key = (r.node.clone(), src.fingerprint);
-                    let seen = batch_hwm
-                        .get(&key)
-                        .or_else(|| self.hwm.get(&key))
+                    let committed = self
+                        .hwm
+                        .get(r.node.as_str())
+                        .and_then(|m| m.get(&src.fingerprint))
                         .copied()
                         .unwrap_or(0);
+                    let node = match batch_hwm.get_mut(r.node.as_str()) {
+                        Some(m) => m,
+                        None => batch_hwm.entry(r.node.clone()).or_default(),
+                    };
+                    let seen = node.get(&src.fingerprint).copied().unwrap_or(committed);
                     if src.offset <= seen {
                         continue;
                     }
-                    batch_hwm.insert(key, src.offset);
+                    node.insert(src.fingerprint, src.offset);
                 }
                 None => {
                     let h = content_hash(&r);
@@ -76,15 +82,18 @@ impl Dedup {
             }
             kept.push(r);
         }
-        pending.hwm = batch_hwm.into_iter().collect();
+        pending.hwm = batch_hwm;
         (kept, pending)
     }
 
     /// Records accepted changes.
     pub fn apply(&mut self, p: Pending) {
-        for (k, off) in p.hwm {
-            let e = self.hwm.entry(k).or_insert(0);
-            *e = (*e).max(off);
+        for (node, files) in p.hwm {
+            let m = self.hwm.entry(node).or_default();
+            for (fp, off) in files {
+                let e = m.entry(fp).or_insert(0);
+                *e = (*e).max(off);
+            }
         }
         for h in p.hashes {
             if self.hashes.insert(h) {
@@ -109,8 +118,13 @@ impl Dedup {
         let mut out = Vec::new();
         out.extend_from_slice(&SNAPSHOT_VERSION.to_le_bytes());
         out.extend_from_slice(&seq.to_le_bytes());
-        out.extend_from_slice(&(self.hwm.len() as u64).to_le_bytes());
-        for ((node, fp), off) in &self.hwm {
+        let n: usize = self.hwm.values().map(HashMap::len).sum();
+        out.extend_from_slice(&(n as u64).to_le_bytes());
+        for (node, fp, off) in self
+            .hwm
+            .iter()
+            .flat_map(|(n, m)| m.iter().map(move |(fp, off)| (n, fp, off)))
+        {
             out.extend_from_slice(&(node.len() as u32).to_le_bytes());
             out.extend_from_slice(node.as_bytes());
             out.extend_from_slice(&fp.to_le_bytes());
@@ -157,7 +171,7 @@ impl Dedup {
             let node = String::from_utf8(take(len)?.to_vec()).map_err(|_| bad())?;
             let fp = u64_of(take(8)?);
             let off = u64_of(take(8)?);
-            d.hwm.insert((node, fp), off);
+            d.hwm.entry(node).or_default().insert(fp, off);
         }
         let n = u64_of(take(8)?);
         for _ in 0..n {

@@ -120,8 +120,13 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
     if !r.file_path.is_empty() {
         d.add_text(f.file_path, &r.file_path);
     }
+    let mut kv = String::new();
     for (k, v) in &r.labels {
-        d.add_text(f.labels, format!("{k}={v}"));
+        kv.clear();
+        kv.push_str(k);
+        kv.push('=');
+        kv.push_str(v);
+        d.add_text(f.labels, &kv);
     }
     d
 }
