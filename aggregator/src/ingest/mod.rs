@@ -45,3 +45,28 @@ pub(crate) fn label_name(key: &str) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Outside input never panics a decoder: garbage is an error (or, for protobuf,
+        /// possibly a valid message), never a crash.
+        #[test]
+        fn decoders_never_panic(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            let _ = super::otlp::decode_protobuf(&body);
+            let _ = super::otlp::decode_json(&body);
+            let _ = super::loki::decode_json(&body);
+            let _ = super::loki::decode_protobuf(&body);
+            let compressed = snap::raw::Encoder::new().compress_vec(&body).unwrap_or_default();
+            let _ = super::loki::decode_protobuf(&compressed);
+        }
+
+        #[test]
+        fn json_shaped_garbage_never_panics(s in r#"\{"(streams|resourceLogs)":\[\{[ -~]{0,80}\}\]\}"#) {
+            let _ = super::otlp::decode_json(s.as_bytes());
+            let _ = super::loki::decode_json(s.as_bytes());
+        }
+    }
+}

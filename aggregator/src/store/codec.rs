@@ -169,6 +169,13 @@ pub fn decode_all(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        #[test]
+        fn decoding_garbage_never_panics(b in proptest::collection::vec(proptest::num::u8::ANY, 0..300)) {
+            let _ = decode_all(&b);
+        }
+    }
+
     #[test]
     fn round_trips_and_rejects_torn_input() {
         let mut labels = BTreeMap::new();

@@ -94,39 +94,143 @@ fn substring_clauses(f: &Fields, text: &str) -> Vec<Box<dyn Query>> {
     out
 }
 
-/// Literal runs every match of `re` must contain (top-level concatenation only).
-fn required_literals(re: &str) -> Vec<String> {
-    use regex_syntax::hir::{Hir, HirKind};
+/// One element of a regex seen as a sequence of characters.
+enum Atom {
+    /// A literal character.
+    Char(char),
+    /// A class or repetition that only matches token characters, as regex text.
+    TokenClass(String),
+    /// Anything else: may or may not split tokens.
+    Unknown,
+}
+
+/// Whether every character of a (small) class is a token character.
+fn class_is_token_only(c: &regex_syntax::hir::Class) -> bool {
+    use regex_syntax::hir::Class;
+    match c {
+        Class::Unicode(u) => u.ranges().iter().all(|r| {
+            let (a, b) = (r.start() as u32, r.end() as u32);
+            b - a <= 1024
+                && (a..=b).all(|x| char::from_u32(x).is_none_or(argus_core::text::is_token_char))
+        }),
+        Class::Bytes(by) => by.ranges().iter().all(|r| {
+            (r.start()..=r.end()).all(|x| x < 0x80 && argus_core::text::is_token_char(x as char))
+        }),
+    }
+}
+
+fn atoms(h: &regex_syntax::hir::Hir, out: &mut Vec<Atom>) {
+    use regex_syntax::hir::HirKind;
+    match h.kind() {
+        HirKind::Concat(v) => v.iter().for_each(|x| atoms(x, out)),
+        HirKind::Capture(c) => match c.sub.kind() {
+            HirKind::Concat(_) | HirKind::Literal(_) => atoms(&c.sub, out),
+            _ => atoms_single(&c.sub, out),
+        },
+        HirKind::Literal(l) => match std::str::from_utf8(&l.0) {
+            Ok(s) => out.extend(s.chars().map(Atom::Char)),
+            Err(_) => out.push(Atom::Unknown),
+        },
+        _ => atoms_single(h, out),
+    }
+}
+
+fn atoms_single(h: &regex_syntax::hir::Hir, out: &mut Vec<Atom>) {
+    use regex_syntax::hir::HirKind;
+    let token_only = match h.kind() {
+        HirKind::Class(c) => class_is_token_only(c),
+        HirKind::Repetition(r) => {
+            matches!(r.sub.kind(), HirKind::Class(c) if class_is_token_only(c))
+        }
+        _ => false,
+    };
+    out.push(if token_only {
+        Atom::TokenClass(h.to_string())
+    } else {
+        Atom::Unknown
+    });
+}
+
+/// Term regexes every match of the line regex `re` implies: each run of token characters
+/// with at least one literal character becomes a regex over the message terms, open on a
+/// side unless a literal separator bounds it there. `status=5\d\d` gives `.*status` and
+/// `5[0-9][0-9].*`.
+fn regex_term_patterns(re: &str) -> Vec<(String, bool)> {
     let Ok(hir) = regex_syntax::Parser::new().parse(re) else {
         return Vec::new();
     };
-    fn lit(h: &Hir) -> Option<&[u8]> {
-        match h.kind() {
-            HirKind::Literal(l) => Some(&l.0),
-            _ => None,
-        }
+    let mut seq = Vec::new();
+    atoms(&hir, &mut seq);
+    if !matches!(
+        hir.kind(),
+        regex_syntax::hir::HirKind::Concat(_) | regex_syntax::hir::HirKind::Literal(_)
+    ) {
+        return Vec::new();
     }
-    let parts: Vec<&Hir> = match hir.kind() {
-        HirKind::Concat(v) => v.iter().collect(),
-        HirKind::Literal(_) => vec![&hir],
-        _ => return Vec::new(),
-    };
     let mut out = Vec::new();
-    let mut run: Vec<u8> = Vec::new();
-    for p in parts {
-        match lit(p) {
-            Some(b) => run.extend_from_slice(b),
-            None => {
-                if let Ok(s) = String::from_utf8(std::mem::take(&mut run)) {
-                    out.push(s);
+    let mut i = 0;
+    while i < seq.len() {
+        let is_tok = |a: &Atom| match a {
+            Atom::Char(c) => argus_core::text::is_token_char(*c),
+            Atom::TokenClass(_) => true,
+            Atom::Unknown => false,
+        };
+        if !is_tok(&seq[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < seq.len() && is_tok(&seq[i]) {
+            i += 1;
+        }
+        let closed_left = start > 0 && matches!(seq[start - 1], Atom::Char(_));
+        let closed_right = i < seq.len() && matches!(seq[i], Atom::Char(_));
+        let mut pat = String::new();
+        let mut literal = false;
+        let mut word = false;
+        for a in &seq[start..i] {
+            match a {
+                Atom::Char(c) => {
+                    literal = true;
+                    word |= !c.is_ascii_hexdigit();
+                    pat.push_str(&regex::escape(c.encode_utf8(&mut [0u8; 4])));
                 }
+                Atom::TokenClass(t) => pat.push_str(&format!("(?:{t})")),
+                Atom::Unknown => {}
             }
         }
+        if !literal {
+            continue;
+        }
+        let pat = format!(
+            "{}{pat}{}",
+            if closed_left { "" } else { ".*" },
+            if closed_right { "" } else { ".*" }
+        );
+        out.push((pat, word));
     }
-    if let Ok(s) = String::from_utf8(run) {
-        out.push(s);
+    out
+}
+
+/// Candidate clauses for a regex line filter (see [`regex_term_patterns`]).
+fn regex_clauses(f: &Fields, re: &str) -> Vec<Box<dyn Query>> {
+    let mut out = Vec::new();
+    for (pat, word) in regex_term_patterns(re) {
+        let q = if word {
+            regex(f.message, &pat)
+        } else {
+            match (regex(f.message, &pat), regex(f.message_hex, &pat)) {
+                (Some(a), Some(b)) => Some(Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, a),
+                    (Occur::Should, b),
+                ])) as Box<dyn Query>),
+                _ => None,
+            }
+        };
+        if let Some(q) = q {
+            out.push(or_long(f, q));
+        }
     }
-    out.retain(|s| argus_core::text::tokens(s).next().is_some());
     out
 }
 
@@ -218,10 +322,8 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
                 need(Verify::All, &mut verify);
             }
             FilterOp::Regex => {
-                for lit in required_literals(text) {
-                    for c in substring_clauses(f, &lit) {
-                        clauses.push((Occur::Must, c));
-                    }
+                for c in regex_clauses(f, text) {
+                    clauses.push((Occur::Must, c));
                 }
                 need(Verify::All, &mut verify);
             }
@@ -274,15 +376,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn required_literals_of_regexes() {
-        assert_eq!(required_literals(r"status=5\d\d"), ["status=5"]);
-        assert_eq!(
-            required_literals(r"GET /api/.*timeout"),
-            ["GET /api/", "timeout"]
+    fn term_patterns_of_regexes() {
+        let pats = |re: &str| {
+            regex_term_patterns(re)
+                .into_iter()
+                .map(|p| p.0)
+                .collect::<Vec<_>>()
+        };
+        let full = |p: &str| regex::Regex::new(&format!("^(?:{p})$")).expect("valid term regex");
+        let p = pats(r"status=5\d\d");
+        assert_eq!(p.len(), 2);
+        assert_eq!(p[0], ".*status");
+        let p1 = full(&p[1]);
+        for t in ["503", "5031", "5٠٣"] {
+            assert!(p1.is_match(t), "{t}");
+        }
+        for t in ["404", "5", "50", "x503"] {
+            assert!(!p1.is_match(t), "{t}");
+        }
+        assert_eq!(pats(r"GET /api/.*timeout"), [".*GET", "api", ".*timeout.*"]);
+        let p = pats(r"took \d+ms");
+        assert_eq!(p[0], ".*took");
+        assert!(
+            full(&p[1]).is_match("12ms")
+                && full(&p[1]).is_match("12msx")
+                && !full(&p[1]).is_match("ms")
         );
-        assert!(required_literals(r"error|warn").is_empty());
-        assert!(required_literals(r"(?i)error").is_empty());
-        assert!(required_literals(r"\d+").is_empty());
-        assert!(required_literals(r"(").is_empty());
+        assert!(pats(r"error|warn").is_empty());
+        assert!(pats(r"\d+").is_empty());
+        assert!(pats(r"(").is_empty());
+        assert!(pats(r"(?i)err").is_empty());
     }
 }
