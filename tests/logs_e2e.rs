@@ -327,3 +327,102 @@ fn all_in_one_demo_has_error_hits_within_seconds() {
     p.terminate();
     assert!(p.child.try_wait().unwrap().is_some());
 }
+
+fn metric(addr: &str, name: &str) -> Option<f64> {
+    let body = get(addr, "/metrics")?.text();
+    body.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn collector_stops_reading_while_the_aggregator_is_down_then_catches_up() {
+    const N: usize = 300_000;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let dir = root.join("log/pods/bp_big-pod_99999999-2222-3333-4444-555555555555/app");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ts = now_rfc3339();
+    let mut text = String::with_capacity(N * 120);
+    for i in 0..N {
+        text.push_str(&format!(
+            "{ts} stdout F backpressure line {i} {}\n",
+            "y".repeat(64)
+        ));
+    }
+    std::fs::write(dir.join("0.log"), text).unwrap();
+    let port = free_port();
+    let metrics_port = free_port();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let agg_url = format!("http://127.0.0.1:{port}");
+    let mut col = Proc::start(
+        "collector-bp",
+        &[
+            "collector",
+            "--aggregator",
+            &agg_url,
+            "--log-root",
+            root.join("log").to_str().unwrap(),
+            "--checkpoint-dir",
+            root.join("ckpt").to_str().unwrap(),
+            "--listen",
+            &metrics,
+        ],
+        root,
+    );
+    wait_healthy(&metrics);
+    // The aggregator is not there: sends fail and reading stops after a few batches.
+    wait_for(Duration::from_secs(20), "failed sends", || {
+        metric(&metrics, "argus_collector_batches_failed_total").filter(|v| *v >= 3.0)
+    });
+    let read = metric(&metrics, "argus_collector_lines_read_total").unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    let read_later = metric(&metrics, "argus_collector_lines_read_total").unwrap();
+    assert_eq!(
+        read, read_later,
+        "reading must pause while nothing is acknowledged"
+    );
+    assert!(
+        read < (N / 4) as f64,
+        "read {read} of {N} lines without any ack: not bounded"
+    );
+    let rss = rss_kib(col.child.id());
+    assert!(
+        rss < 64 * 1024,
+        "collector RSS {rss} KiB while the aggregator is down"
+    );
+    // Once the aggregator is up, everything arrives, once.
+    let addr = format!("127.0.0.1:{port}");
+    let mut agg = aggregator(port, &root.join("agg"), root);
+    let total = wait_for(
+        Duration::from_secs(120),
+        "all lines after catching up",
+        || {
+            let t = search(&addr, r#"{namespace="bp"}"#, "&limit=0")["total"]
+                .as_u64()
+                .unwrap();
+            (t >= N as u64).then_some(t)
+        },
+    );
+    assert_eq!(total, N as u64);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        search(&addr, r#"{namespace="bp"}"#, "&limit=0")["total"]
+            .as_u64()
+            .unwrap(),
+        N as u64
+    );
+    col.terminate();
+    agg.terminate();
+}

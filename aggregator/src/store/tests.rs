@@ -78,6 +78,17 @@ fn search_matches_a_brute_force_scan() {
         r#"{} |~ "^GET /(x|y)""#,
         r#"{} |~ "4\\d4""#,
         r#"{} |~ "cr[èe]me""#,
+        r#"{} |= "5""#,
+        r#"{} |= "12""#,
+        r#"{} != "42""#,
+        r#"{} |= "10.0.0.1""#,
+        r#"{} |= "0.0""#,
+        r#"{} |~ "5\\d""#,
+        r#"{} |~ "status=50""#,
+        r#"{} |~ "job \\d+ failed""#,
+        "99",
+        "job 99",
+        "-42",
         r#"{namespace=~"a|b", pod!="pod-1"} |= "e""#,
         r#"{stream="stderr"} |= "error""#,
         "error",
@@ -109,4 +120,51 @@ fn search_matches_a_brute_force_scan() {
         assert_eq!(got, want, "query {q}");
         assert_eq!(res.total as usize, want.len(), "total of {q}");
     }
+}
+
+#[test]
+fn retention_drops_whole_partitions_and_refuses_expired_records() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let s = TantivyStore::open(StoreConfig {
+        dir: dir.path().to_path_buf(),
+        partition: Duration::from_secs(1),
+        retention: Duration::from_secs(3),
+        commit_interval: Duration::from_millis(50),
+        writer_threads: 1,
+        writer_memory_bytes: 20 << 20,
+    })
+    .expect("open store");
+    let now = argus_core::time::now_ns();
+    let mut old = rec(0, "a", "soon expired");
+    old.timestamp_ns = now - 2_000_000_000;
+    let mut expired = rec(1, "a", "already expired");
+    expired.timestamp_ns = now - 10_000_000_000;
+    let got = s.append(vec![old, expired]).expect("append");
+    assert_eq!((got.accepted, got.expired), (1, 1));
+    s.flush().expect("flush");
+    let all = |s: &TantivyStore| {
+        s.search(&SearchRequest {
+            query: argus_core::query::parse("").expect("query"),
+            start_ns: 0,
+            end_ns: argus_core::time::now_ns(),
+            limit: 10,
+            direction: Direction::Backward,
+            cursor: None,
+            step_ns: 3_600_000_000_000,
+        })
+        .expect("search")
+    };
+    assert_eq!(all(&s).total, 1);
+    let (parts, _, _) = s.sizes();
+    assert_eq!(parts, 1);
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(s.apply_retention(), 1);
+    assert_eq!(all(&s).total, 0);
+    assert_eq!(s.sizes().0, 0);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("index"))
+            .expect("index dir")
+            .count(),
+        0
+    );
 }
