@@ -14,6 +14,9 @@ use tantivy::{IndexWriter, TantivyDocument};
 use super::partition::{self, Partition};
 use super::{write_atomic, Partitions, Result, StoreConfig, StoreError, StoreStats};
 
+/// Accepted batches waiting for the indexer.
+const QUEUE: usize = 4;
+
 /// Writers idle this long are closed.
 const WRITER_IDLE: Duration = Duration::from_secs(120);
 
@@ -85,7 +88,9 @@ pub fn spawn(
     truncate: Box<dyn Fn(u64) + Send>,
     indexed_seq: u64,
 ) -> Result<Handle> {
-    let (tx, rx) = sync_channel(64);
+    // A short queue: acks (WAL appends) may only run a few batches ahead of indexing, so a
+    // record is searchable within about `commit_interval` of its ack even under load.
+    let (tx, rx) = sync_channel(QUEUE);
     let committed_at_open = partitions
         .read()
         .unwrap_or_else(|p| p.into_inner())
