@@ -221,3 +221,31 @@ pub fn aggregator(port: u16, data: &Path, logs: &Path) -> Proc {
     wait_healthy(&listen);
     p
 }
+
+/// Formatted by the tests themselves (Howard Hinnant's civil_from_days), not by argus' code.
+/// RFC3339 with nanoseconds, trailing fractional zeros trimmed (Go's RFC3339Nano).
+pub fn rfc3339_nano(secs: i64, nanos: u32) -> String {
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    let frac = if nanos == 0 {
+        String::new()
+    } else {
+        format!(".{nanos:09}").trim_end_matches('0').to_string()
+    };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}{frac}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60
+    )
+}

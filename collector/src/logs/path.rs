@@ -34,16 +34,9 @@ pub fn parse(path: &Path) -> FileMeta {
         path: path.display().to_string(),
         ..FileMeta::default()
     };
-    let comps: Vec<&str> = path
-        .components()
-        .rev()
-        .take(3)
-        .filter_map(|c| c.as_os_str().to_str())
-        .collect();
-    if comps.len() < 3 {
+    let Some([pod_dir, container, file]) = last3(path) else {
         return meta;
-    }
-    let (file, container, pod_dir) = (comps[0], comps[1], comps[2]);
+    };
     let (base, _) = split_rotation(file);
     if let Some(stem) = base.strip_suffix(".log") {
         meta.restart_count = stem.parse().unwrap_or(0);
@@ -99,14 +92,15 @@ impl ContainerIds {
     }
 }
 
+/// The last three components of a path (pod dir, container, file), when they are UTF-8.
+fn last3(path: &Path) -> Option<[&str; 3]> {
+    let mut it = path.components().rev().map(|c| c.as_os_str().to_str());
+    let (file, container, pod_dir) = (it.next()??, it.next()??, it.next()??);
+    Some([pod_dir, container, file])
+}
+
 fn tail_key(path: &Path) -> Option<String> {
-    let comps: Vec<&str> = path
-        .components()
-        .rev()
-        .take(3)
-        .filter_map(|c| c.as_os_str().to_str())
-        .collect();
-    (comps.len() == 3).then(|| format!("{}/{}/{}", comps[2], comps[1], comps[0]))
+    last3(path).map(|[p, c, f]| format!("{p}/{c}/{f}"))
 }
 
 #[cfg(test)]
