@@ -2,7 +2,7 @@
 //! where the plan says so, counts the matches, fills the histogram over the whole range
 //! and keeps the best `k` hits after the cursor, reading timestamps from the fast field.
 
-use argus_core::query::LogQuery;
+use argus_core::query::{LabelMatcher, LogQuery};
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
@@ -14,7 +14,7 @@ use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, Term, TERMINA
 
 use super::partition;
 use super::plan::Verify;
-use super::schema::{Fields, LONG_TOKEN_MARK};
+use super::schema::{self, Fields, LONG_TOKEN_MARK};
 
 /// Newest first (Loki's default) or oldest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -43,6 +43,8 @@ pub fn rank(dir: Direction, ts: i64, seq: u64) -> (i64, u64) {
 pub struct HitCollector {
     pub fields: Fields,
     pub query: Arc<LogQuery>,
+    /// Matchers on node, stream and level, checked against the columns.
+    pub columns: Vec<LabelMatcher>,
     pub verify: Verify,
     pub start_ns: i64,
     pub end_ns: i64,
@@ -67,6 +69,12 @@ pub struct Fruit {
 
 pub struct SegCollector {
     c: Arc<HitCollector>,
+    cols: partition::Columns,
+    /// Which stream / level codes and node ordinals pass the column matchers.
+    stream_ok: [bool; 2],
+    level_ok: [bool; 7],
+    node_ok: Option<Vec<bool>>,
+    node_empty_ok: bool,
     ord: SegmentOrdinal,
     ts: Column<i64>,
     seq: Column<u64>,
@@ -107,8 +115,29 @@ impl Collector for Shared {
                 }
             }
         }
+        let cols = partition::Columns::open(seg)?;
+        let passes = |name: &str, v: &str| {
+            c.columns
+                .iter()
+                .filter(|m| m.name == name)
+                .all(|m| m.matches(Some(v)))
+        };
+        let stream_ok = schema::STREAMS.map(|s| passes("stream", s.as_str()));
+        let level_ok = schema::LEVELS.map(|l| passes("level", l.as_str()));
+        let node_ok = c.columns.iter().any(|m| m.name == "node").then(|| {
+            cols.node_values()
+                .iter()
+                .map(|v| passes("node", v))
+                .collect()
+        });
+        let node_empty_ok = passes("node", "");
         Ok(SegCollector {
             c: c.clone(),
+            cols,
+            stream_ok,
+            level_ok,
+            node_ok,
+            node_empty_ok,
             ord,
             ts,
             seq,
@@ -154,6 +183,24 @@ pub fn merge(fruits: Vec<Fruit>, buckets: usize, k: usize) -> Fruit {
 }
 
 impl SegCollector {
+    fn columns_pass(&self, doc: DocId) -> bool {
+        if self.c.columns.is_empty() {
+            return true;
+        }
+        let s = self.cols.stream_code(doc) as usize;
+        let l = self.cols.level_code(doc) as usize;
+        if !self.stream_ok.get(s).copied().unwrap_or(false)
+            || !self.level_ok.get(l).copied().unwrap_or(false)
+        {
+            return false;
+        }
+        match (&self.node_ok, self.cols.node_ord(doc)) {
+            (None, _) => true,
+            (Some(ok), Some(ord)) => ok.get(ord as usize).copied().unwrap_or(false),
+            (Some(_), None) => self.node_empty_ok,
+        }
+    }
+
     fn verified(&mut self, doc: DocId, ts: i64) -> bool {
         let Some(store) = &self.store else {
             return true;
@@ -164,7 +211,10 @@ impl SegCollector {
         self.fruit.verified += 1;
         let _ = ts;
         match store.get::<partition::StoredRecord>(doc) {
-            Ok(d) => self.c.query.matches_record(&d.0),
+            Ok(mut d) => {
+                self.cols.fill(doc, &mut d.0);
+                self.c.query.matches_record(&d.0)
+            }
             Err(_) => false,
         }
     }
@@ -176,6 +226,9 @@ impl SegmentCollector for SegCollector {
     fn collect(&mut self, doc: DocId, _score: Score) {
         let ts = self.ts.first(doc).unwrap_or(i64::MIN);
         if ts < self.c.start_ns || ts > self.c.end_ns {
+            return;
+        }
+        if !self.columns_pass(doc) {
             return;
         }
         if !self.verified(doc, ts) {

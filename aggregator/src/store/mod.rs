@@ -403,6 +403,7 @@ impl LogBackend for TantivyStore {
             let coll = collect::Shared(Arc::new(collect::HitCollector {
                 fields: p.fields,
                 query: query.clone(),
+                columns: plan.columns.clone(),
                 verify: plan.verify,
                 start_ns: req.start_ns,
                 end_ns: req.end_ns,
@@ -445,6 +446,9 @@ impl LogBackend for TantivyStore {
                     })?;
             let mut record = d.0;
             record.timestamp_ns = *ts;
+            if let Ok(cols) = partition::Columns::open(searcher.segment_reader(seg)) {
+                cols.fill(*doc, &mut record);
+            }
             hits.push(Hit { record, seq: *seq });
         }
         let next_cursor = if more {

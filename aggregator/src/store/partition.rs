@@ -122,8 +122,8 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
     d.add_text(f.pod, &r.pod);
     d.add_text(f.container, &r.container);
     d.add_text(f.node, &r.node);
-    d.add_text(f.stream, r.stream.as_str());
-    d.add_text(f.level, r.level.as_str());
+    d.add_u64(f.stream, schema::stream_code(r.stream));
+    d.add_u64(f.level, schema::level_code(r.level));
     if !r.pod_uid.is_empty() {
         d.add_text(f.pod_uid, &r.pod_uid);
     }
@@ -145,7 +145,8 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
 }
 
 /// A stored document read straight into a [`LogRecord`] (one pass, no intermediate
-/// document tree): what search verification and hits need.
+/// document tree): what search verification and hits need. Node, stream and level are
+/// not stored: [`Columns::fill`] adds them.
 pub struct StoredRecord(pub LogRecord);
 
 enum Stored {
@@ -198,12 +199,6 @@ impl DocumentDeserialize for StoredRecord {
                         r.pod = s;
                     } else if field == f.container {
                         r.container = s;
-                    } else if field == f.node {
-                        r.node = s;
-                    } else if field == f.stream {
-                        r.stream = argus_core::Stream::parse(&s).unwrap_or_default();
-                    } else if field == f.level {
-                        r.level = argus_core::Level::parse(&s);
                     } else if field == f.pod_uid {
                         r.pod_uid = s;
                     } else if field == f.file_path {
@@ -221,5 +216,61 @@ impl DocumentDeserialize for StoredRecord {
             }
         }
         Ok(StoredRecord(r))
+    }
+}
+
+/// A segment's node, stream and level columns.
+pub struct Columns {
+    node: Option<tantivy::columnar::StrColumn>,
+    stream: tantivy::columnar::Column<u64>,
+    level: tantivy::columnar::Column<u64>,
+}
+
+impl Columns {
+    /// Opens the columns of a segment.
+    pub fn open(seg: &tantivy::SegmentReader) -> tantivy::Result<Columns> {
+        let ff = seg.fast_fields();
+        Ok(Columns {
+            node: ff.str("node")?,
+            stream: ff.u64("stream")?,
+            level: ff.u64("level")?,
+        })
+    }
+
+    /// The node's term ordinal of a document (`None`: no value, i.e. "").
+    pub fn node_ord(&self, doc: tantivy::DocId) -> Option<u64> {
+        self.node.as_ref()?.term_ords(doc).next()
+    }
+
+    /// Every node value of the segment with its ordinal.
+    pub fn node_values(&self) -> Vec<String> {
+        let Some(col) = &self.node else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for ord in 0..col.num_terms() as u64 {
+            let mut s = String::new();
+            let _ = col.ord_to_str(ord, &mut s);
+            out.push(s);
+        }
+        out
+    }
+
+    pub fn stream_code(&self, doc: tantivy::DocId) -> u64 {
+        self.stream.first(doc).unwrap_or(0)
+    }
+
+    pub fn level_code(&self, doc: tantivy::DocId) -> u64 {
+        self.level.first(doc).unwrap_or(0)
+    }
+
+    /// Sets the record's node, stream and level from the columns.
+    pub fn fill(&self, doc: tantivy::DocId, r: &mut LogRecord) {
+        r.stream = schema::STREAMS[(self.stream_code(doc) as usize).min(1)];
+        r.level = schema::LEVELS[(self.level_code(doc) as usize).min(6)];
+        r.node.clear();
+        if let (Some(col), Some(ord)) = (&self.node, self.node_ord(doc)) {
+            let _ = col.ord_to_str(ord, &mut r.node);
+        }
     }
 }

@@ -4,7 +4,7 @@
 //! case-sensitive, so a term containing the word means the line contains it); phrases,
 //! regex line filters and matchers that match the empty string are verified.
 
-use argus_core::query::{FilterOp, LogQuery, MatchOp};
+use argus_core::query::{FilterOp, LabelMatcher, LogQuery, MatchOp};
 use std::ops::Bound;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
@@ -27,7 +27,12 @@ pub enum Verify {
 pub struct Plan {
     pub query: Box<dyn Query>,
     pub verify: Verify,
+    /// Matchers on the column labels (node, stream, level), checked while collecting.
+    pub columns: Vec<LabelMatcher>,
 }
+
+/// Labels kept in columns rather than as terms (see [`Fields::node`]).
+pub const COLUMN_LABELS: [&str; 3] = ["node", "stream", "level"];
 
 fn term(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(
@@ -246,9 +251,6 @@ fn label_field(f: &Fields, name: &str) -> Option<Field> {
         "namespace" => f.namespace,
         "pod" => f.pod,
         "container" => f.container,
-        "node" => f.node,
-        "stream" => f.stream,
-        "level" => f.level,
         _ => return None,
     })
 }
@@ -268,7 +270,12 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
             *verify = v;
         }
     };
+    let mut columns = Vec::new();
     for m in &q.matchers {
+        if COLUMN_LABELS.contains(&m.name.as_str()) {
+            columns.push(m.clone());
+            continue;
+        }
         let (field, prefix) = match label_field(f, &m.name) {
             Some(field) => (field, String::new()),
             None => (f.labels, format!("{}=", m.name)),
@@ -368,7 +375,11 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
     } else {
         Box::new(BooleanQuery::new(clauses))
     };
-    Plan { query, verify }
+    Plan {
+        query,
+        verify,
+        columns,
+    }
 }
 
 #[cfg(test)]

@@ -25,12 +25,16 @@ fn rec(i: usize, ns: &str, msg: &str) -> LogRecord {
         } else {
             Stream::Stderr
         },
-        level: Level::Info,
+        level: [Level::Info, Level::Error, Level::Unknown, Level::Warn][i % 4],
         message: msg.to_string(),
         namespace: ns.to_string(),
         pod: format!("pod-{}", i % 3),
         container: "c".into(),
-        node: "n".into(),
+        node: if i % 3 == 0 {
+            String::new()
+        } else {
+            format!("node-{}", i % 2)
+        },
         ..LogRecord::default()
     }
 }
@@ -91,6 +95,12 @@ fn search_matches_a_brute_force_scan() {
         "-42",
         r#"{namespace=~"a|b", pod!="pod-1"} |= "e""#,
         r#"{stream="stderr"} |= "error""#,
+        r#"{level="error"}"#,
+        r#"{level!~"info|warn", stream="stdout"}"#,
+        r#"{node="node-1"}"#,
+        r#"{node=""}"#,
+        r#"{node!="", level=~"e.*|u.*"} |~ "\\d""#,
+        r#"{node=~"node-.*", pod!="pod-2"}"#,
         "error",
         "connection refused",
         "\"connection refused\" -ERROR",

@@ -29,6 +29,11 @@ pub struct Entry {
     /// Hash of the bytes just before `offset` (detects an in-place rewrite across restarts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tail: Option<u64>,
+    /// Furthest offset handed to the shipper (acknowledged or not) and the hash of the
+    /// bytes before it: a resend after a restart must find the same bytes there, or the
+    /// file was rewritten in place and is a new file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent: Option<(u64, u64)>,
 }
 
 impl Entry {
@@ -114,6 +119,7 @@ impl CheckpointStore {
             path: path.to_string(),
             offset: initial_offset,
             tail: None,
+            sent: None,
         });
         let changed = e.location() != loc || e.path != path;
         if changed {
@@ -133,6 +139,17 @@ impl CheckpointStore {
             if offset > e.offset {
                 e.offset = offset;
                 e.tail = tail;
+                g.dirty = true;
+            }
+        }
+    }
+
+    /// Records how far a file was read and handed to the shipper.
+    pub fn sent(&self, fingerprint: u64, offset: u64, tail: u64) {
+        let mut g = self.lock();
+        if let Some(e) = g.entries.get_mut(&fingerprint) {
+            if e.sent.is_none_or(|(o, _)| offset > o) {
+                e.sent = Some((offset, tail));
                 g.dirty = true;
             }
         }

@@ -101,9 +101,10 @@ struct Tracked {
     /// Head of an over-long line being skipped up to its `\n`, and where it started.
     skipping: Option<(Vec<u8>, u64)>,
     present: bool,
-    /// Hash of the bytes just before `read_offset`: if they change, the file was
-    /// truncated and rewritten in place (copytruncate) even when its size grew back.
-    tail: Option<u64>,
+    /// An offset and the hash of the bytes just before it (the furthest point read, also
+    /// across restarts): if they change, the file was truncated and rewritten in place
+    /// (copytruncate) even when its size grew back.
+    tail: Option<(u64, u64)>,
 }
 
 /// A directory and a live file name.
@@ -127,7 +128,7 @@ impl Tracked {
     /// Whether the bytes before the read offset are still the ones read.
     fn unchanged(&self, file: &File) -> bool {
         match self.tail {
-            Some(h) => tail_hash(file, self.read_offset) == Some(h),
+            Some((off, h)) => tail_hash(file, off) == Some(h),
             None => true,
         }
     }
@@ -135,7 +136,15 @@ impl Tracked {
     /// Whether `file` (of `size` bytes, with this file's head) holds what was read of this
     /// file: a copy, not merely a file with the same first line.
     fn copied_to(&self, file: &File, size: u64) -> bool {
-        size >= self.read_offset && self.unchanged(file)
+        let read = self
+            .tail
+            .map_or(self.read_offset, |(off, _)| off.max(self.read_offset));
+        size >= read && self.unchanged(file)
+    }
+
+    /// Whether something read of this file is known by its bytes.
+    fn known_read(&self) -> bool {
+        self.tail.is_some_and(|(off, _)| off > 0)
     }
 }
 
@@ -182,7 +191,7 @@ impl Tailer {
                     file: None,
                     read_offset: e.offset,
                     checkpointed: e.offset,
-                    tail: e.tail,
+                    tail: e.sent.or(e.tail.map(|h| (e.offset, h))),
                     asm: Assembler::new(cfg.max_line),
                     skipping: None,
                     present: false,
@@ -269,7 +278,8 @@ impl Tailer {
             let copy_in_progress = || {
                 live.iter().any(|fp| {
                     let t = &self.files[fp];
-                    t.loc.head == loc.head && t.copied_to(file, *size)
+                    // Only what is known to have been read can show a copy in progress.
+                    t.loc.head == loc.head && t.known_read() && t.copied_to(file, *size)
                 })
             };
             if let Some(fp) = orphan {
@@ -483,7 +493,15 @@ impl Tailer {
                 break; // only an unfinished line is left
             }
         }
-        t.tail = tail_hash(file, t.read_offset);
+        // Remember the bytes before the read offset (never moving the check backwards).
+        if let Some(h) = tail_hash(file, t.read_offset) {
+            if t.tail.is_none_or(|(off, _)| t.read_offset >= off) {
+                t.tail = Some((t.read_offset, h));
+            }
+            if t.read_offset > 0 {
+                self.store.sent(fp, t.read_offset, h);
+            }
+        }
         t.asm
             .flush_stale(now, self.cfg.partial_timeout, t.read_offset, &mut self.out);
         batch.push(fp, &t.meta, &mut self.out);
