@@ -201,7 +201,7 @@ impl SegCollector {
         }
     }
 
-    fn verified(&mut self, doc: DocId, ts: i64) -> bool {
+    fn verified(&mut self, doc: DocId) -> bool {
         let Some(store) = &self.store else {
             return true;
         };
@@ -209,7 +209,6 @@ impl SegCollector {
             return true;
         }
         self.fruit.verified += 1;
-        let _ = ts;
         match store.get::<partition::StoredRecord>(doc) {
             Ok(mut d) => {
                 self.cols.fill(doc, &mut d.0);
@@ -231,7 +230,7 @@ impl SegmentCollector for SegCollector {
         if !self.columns_pass(doc) {
             return;
         }
-        if !self.verified(doc, ts) {
+        if !self.verified(doc) {
             return;
         }
         self.fruit.total += 1;
