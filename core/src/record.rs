@@ -1,6 +1,7 @@
 //! The log record: one line (or one merged multi-part line) of a container's output.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Which stream of the container wrote the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -85,7 +86,9 @@ pub struct SourcePos {
     pub offset: u64,
 }
 
-/// One log record with its Kubernetes metadata.
+/// One log record with its Kubernetes metadata. The metadata is shared (`Arc`) by the
+/// records of one stream, so cloning a record for each line of a batch costs reference
+/// counts, not allocations.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct LogRecord {
     /// Time written by the runtime, nanoseconds since the unix epoch.
@@ -93,15 +96,15 @@ pub struct LogRecord {
     pub stream: Stream,
     pub level: Level,
     pub message: String,
-    pub namespace: String,
-    pub pod: String,
-    pub pod_uid: String,
-    pub container: String,
+    pub namespace: Arc<str>,
+    pub pod: Arc<str>,
+    pub pod_uid: Arc<str>,
+    pub container: Arc<str>,
     pub restart_count: u32,
-    pub node: String,
-    pub file_path: String,
+    pub node: Arc<str>,
+    pub file_path: Arc<str>,
     /// Pod labels and other stream labels (from Loki clients, OTLP resource attributes).
-    pub labels: BTreeMap<String, String>,
+    pub labels: Arc<BTreeMap<String, String>>,
     /// Set for records read from a file by a collector.
     pub source: Option<SourcePos>,
 }
@@ -118,6 +121,6 @@ impl LogRecord {
             "level" => return Some(self.level.as_str()),
             _ => return self.labels.get(name).map(String::as_str),
         };
-        Some(v.as_str())
+        Some(v)
     }
 }

@@ -70,24 +70,26 @@ pub struct Timestamp {
     pub nanos: i32,
 }
 
-fn record(
-    labels: &BTreeMap<String, String>,
-    ts: i64,
-    line: String,
-    meta: Vec<(String, String)>,
-) -> LogRecord {
-    let mut r = LogRecord {
-        timestamp_ns: ts,
-        message: line,
-        ..LogRecord::default()
-    };
-    for (k, v) in labels
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .chain(meta)
-    {
+/// The record every entry of a stream starts from.
+fn stream_base(labels: &BTreeMap<String, String>) -> LogRecord {
+    let mut r = LogRecord::default();
+    let mut rest = BTreeMap::new();
+    for (k, v) in labels {
+        if let Some(v) = set_field(&mut r, k, v.clone()) {
+            rest.insert(k.clone(), v);
+        }
+    }
+    r.labels = rest.into();
+    r
+}
+
+fn record(base: &LogRecord, ts: i64, line: String, meta: Vec<(String, String)>) -> LogRecord {
+    let mut r = base.clone();
+    r.timestamp_ns = ts;
+    r.message = line;
+    for (k, v) in meta {
         if let Some(v) = set_field(&mut r, &k, v) {
-            r.labels.insert(k, v);
+            std::sync::Arc::make_mut(&mut r.labels).insert(k, v);
         }
     }
     if r.level == argus_core::Level::Unknown {
@@ -102,6 +104,7 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
         .map_err(|e| DecodeError(format!("invalid Loki push JSON body: {e}")))?;
     let mut out = Vec::new();
     for (si, s) in push.streams.into_iter().enumerate() {
+        let base = stream_base(&s.stream);
         for (vi, v) in s.values.into_iter().enumerate() {
             let at = || format!("streams[{si}].values[{vi}]");
             let ts = v
@@ -133,7 +136,7 @@ pub fn decode_json(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
                     .collect(),
                 _ => Vec::new(),
             };
-            out.push(record(&s.stream, ts, line, meta));
+            out.push(record(&base, ts, line, meta));
         }
     }
     Ok(out)
@@ -150,6 +153,7 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
     for (si, s) in req.streams.into_iter().enumerate() {
         let labels = parse_labels(&s.labels)
             .map_err(|e| DecodeError(format!("streams[{si}].labels {:?}: {e}", s.labels)))?;
+        let base = stream_base(&labels);
         for e in s.entries {
             let ts = e
                 .timestamp
@@ -164,7 +168,7 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
                 .into_iter()
                 .map(|p| (p.name, p.value))
                 .collect();
-            out.push(record(&labels, ts, e.line, meta));
+            out.push(record(&base, ts, e.line, meta));
         }
     }
     Ok(out)
@@ -196,7 +200,7 @@ mod tests {
             "values":[["1700000000000000001","boom"],["1700000000000000002","meta",{"trace_id":"abc"}]]}]}"#;
         let recs = decode_json(body).expect("valid push");
         assert_eq!(recs.len(), 2);
-        assert_eq!(recs[0].namespace, "demo");
+        assert_eq!(&*recs[0].namespace, "demo");
         assert_eq!(recs[0].labels.get("app").map(String::as_str), Some("web"));
         assert_eq!(recs[0].level, argus_core::Level::Error);
         assert_eq!(
@@ -228,7 +232,7 @@ mod tests {
             .compress_vec(&req.encode_to_vec())
             .expect("compress");
         let recs = decode_protobuf(&body).expect("valid push");
-        assert_eq!(recs[0].pod, "cart-1");
+        assert_eq!(&*recs[0].pod, "cart-1");
         assert_eq!(recs[0].timestamp_ns, 1_700_000_000_000_000_005);
         assert!(decode_protobuf(b"not snappy").is_err());
     }

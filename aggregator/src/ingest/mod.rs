@@ -12,16 +12,16 @@ pub struct DecodeError(pub String);
 /// Maps well-known label names of other clients onto argus' fields.
 pub(crate) fn set_field(r: &mut argus_core::LogRecord, key: &str, value: String) -> Option<String> {
     match key {
-        "namespace" | "k8s.namespace.name" | "k8s_namespace_name" => r.namespace = value,
-        "pod" | "k8s.pod.name" | "k8s_pod_name" => r.pod = value,
-        "container" | "k8s.container.name" | "k8s_container_name" => r.container = value,
-        "node" | "k8s.node.name" | "k8s_node_name" => r.node = value,
-        "k8s.pod.uid" | "k8s_pod_uid" => r.pod_uid = value,
+        "namespace" | "k8s.namespace.name" | "k8s_namespace_name" => r.namespace = value.into(),
+        "pod" | "k8s.pod.name" | "k8s_pod_name" => r.pod = value.into(),
+        "container" | "k8s.container.name" | "k8s_container_name" => r.container = value.into(),
+        "node" | "k8s.node.name" | "k8s_node_name" => r.node = value.into(),
+        "k8s.pod.uid" | "k8s_pod_uid" => r.pod_uid = value.into(),
         "stream" | "log.iostream" => {
             r.stream = argus_core::Stream::parse(&value).unwrap_or_default();
         }
         "level" | "detected_level" | "severity" => r.level = argus_core::Level::parse(&value),
-        "log.file.path" | "filename" => r.file_path = value,
+        "log.file.path" | "filename" => r.file_path = value.into(),
         _ => return Some(value),
     }
     None

@@ -76,7 +76,7 @@ fn apply_attr(r: &mut LogRecord, kv: &KeyValue, fp: &mut Option<i64>, off: &mut 
                     Some(l) => l.to_string(),
                     None => label_name(key),
                 };
-                r.labels.insert(name, v);
+                std::sync::Arc::make_mut(&mut r.labels).insert(name, v);
             }
         }
     }
@@ -158,7 +158,7 @@ mod tests {
         let recs = decode_json(body).expect("valid OTLP JSON");
         assert_eq!(recs.len(), 1);
         let r = &recs[0];
-        assert_eq!((r.namespace.as_str(), r.pod.as_str()), ("shop", "cart-1"));
+        assert_eq!((&*r.namespace, &*r.pod), ("shop", "cart-1"));
         assert_eq!(r.labels.get("app").map(String::as_str), Some("cart"));
         assert_eq!(
             r.labels.get("service_name").map(String::as_str),

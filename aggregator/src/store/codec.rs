@@ -59,7 +59,7 @@ pub fn encode(r: &LogRecord, out: &mut Vec<u8>) {
         None => out.push(0),
     }
     for s in [
-        &r.message,
+        r.message.as_str(),
         &r.namespace,
         &r.pod,
         &r.pod_uid,
@@ -70,7 +70,7 @@ pub fn encode(r: &LogRecord, out: &mut Vec<u8>) {
         put_str(out, s);
     }
     out.extend_from_slice(&(r.labels.len() as u32).to_le_bytes());
-    for (k, v) in &r.labels {
+    for (k, v) in r.labels.iter() {
         put_str(out, k);
         put_str(out, v);
     }
@@ -151,14 +151,14 @@ pub fn decode_all(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
             stream,
             level,
             message,
-            namespace,
-            pod,
-            pod_uid,
-            container,
+            namespace: namespace.into(),
+            pod: pod.into(),
+            pod_uid: pod_uid.into(),
+            container: container.into(),
             restart_count,
-            node,
-            file_path,
-            labels,
+            node: node.into(),
+            file_path: file_path.into(),
+            labels: labels.into(),
             source,
         });
     }
@@ -190,7 +190,7 @@ mod tests {
                 pod: "p".into(),
                 container: "c".into(),
                 node: "n".into(),
-                labels,
+                labels: labels.into(),
                 source: Some(SourcePos {
                     fingerprint: 7,
                     offset: 99,

@@ -31,12 +31,18 @@ pub struct Pending {
 fn content_hash(r: &LogRecord) -> u64 {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&r.timestamp_ns.to_le_bytes());
-    for s in [&r.namespace, &r.pod, &r.container, &r.node, &r.message] {
+    for s in [
+        &*r.namespace,
+        &*r.pod,
+        &*r.container,
+        &*r.node,
+        r.message.as_str(),
+    ] {
         h.update(&(s.len() as u32).to_le_bytes());
         h.update(s.as_bytes());
     }
     h.update(r.stream.as_str().as_bytes());
-    for (k, v) in &r.labels {
+    for (k, v) in r.labels.iter() {
         h.update(k.as_bytes());
         h.update(b"=");
         h.update(v.as_bytes());
@@ -58,13 +64,13 @@ impl Dedup {
                 Some(src) => {
                     let committed = self
                         .hwm
-                        .get(r.node.as_str())
+                        .get(&*r.node)
                         .and_then(|m| m.get(&src.fingerprint))
                         .copied()
                         .unwrap_or(0);
-                    let node = match batch_hwm.get_mut(r.node.as_str()) {
+                    let node = match batch_hwm.get_mut(&*r.node) {
                         Some(m) => m,
-                        None => batch_hwm.entry(r.node.clone()).or_default(),
+                        None => batch_hwm.entry(r.node.to_string()).or_default(),
                     };
                     let seen = node.get(&src.fingerprint).copied().unwrap_or(committed);
                     if src.offset <= seen {

@@ -134,7 +134,7 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
         d.add_text(f.file_path, &r.file_path);
     }
     let mut kv = String::new();
-    for (k, v) in &r.labels {
+    for (k, v) in r.labels.iter() {
         kv.clear();
         kv.push_str(k);
         kv.push('=');
@@ -194,18 +194,19 @@ impl DocumentDeserialize for StoredRecord {
                     if field == f.message {
                         r.message = s;
                     } else if field == f.namespace {
-                        r.namespace = s;
+                        r.namespace = s.into();
                     } else if field == f.pod {
-                        r.pod = s;
+                        r.pod = s.into();
                     } else if field == f.container {
-                        r.container = s;
+                        r.container = s.into();
                     } else if field == f.pod_uid {
-                        r.pod_uid = s;
+                        r.pod_uid = s.into();
                     } else if field == f.file_path {
-                        r.file_path = s;
+                        r.file_path = s.into();
                     } else if field == f.labels {
                         if let Some((k, v)) = s.split_once('=') {
-                            r.labels.insert(k.to_string(), v.to_string());
+                            std::sync::Arc::make_mut(&mut r.labels)
+                                .insert(k.to_string(), v.to_string());
                         }
                     }
                 }
@@ -268,9 +269,10 @@ impl Columns {
     pub fn fill(&self, doc: tantivy::DocId, r: &mut LogRecord) {
         r.stream = schema::STREAMS[(self.stream_code(doc) as usize).min(1)];
         r.level = schema::LEVELS[(self.level_code(doc) as usize).min(6)];
-        r.node.clear();
+        let mut node = String::new();
         if let (Some(col), Some(ord)) = (&self.node, self.node_ord(doc)) {
-            let _ = col.ord_to_str(ord, &mut r.node);
+            let _ = col.ord_to_str(ord, &mut node);
         }
+        r.node = node.into();
     }
 }

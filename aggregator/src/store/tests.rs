@@ -27,13 +27,13 @@ fn rec(i: usize, ns: &str, msg: &str) -> LogRecord {
         },
         level: [Level::Info, Level::Error, Level::Unknown, Level::Warn][i % 4],
         message: msg.to_string(),
-        namespace: ns.to_string(),
-        pod: format!("pod-{}", i % 3),
+        namespace: ns.into(),
+        pod: format!("pod-{}", i % 3).into(),
         container: "c".into(),
         node: if i % 3 == 0 {
-            String::new()
+            "".into()
         } else {
-            format!("node-{}", i % 2)
+            format!("node-{}", i % 2).into()
         },
         ..LogRecord::default()
     }

@@ -234,11 +234,12 @@ mod tests {
 
     fn record(namespace: &str, labels: &[(&str, &str)], message: &str) -> LogRecord {
         LogRecord {
-            namespace: namespace.to_string(),
+            namespace: namespace.into(),
             labels: labels
                 .iter()
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
+                .collect::<BTreeMap<_, _>>()
+                .into(),
             message: message.to_string(),
             ..LogRecord::default()
         }
