@@ -211,7 +211,10 @@ impl SegCollector {
         self.fruit.verified += 1;
         match store.get::<partition::StoredRecord>(doc) {
             Ok(mut d) => {
-                self.cols.fill(doc, &mut d.0);
+                // Column values are only read when a matcher needs them.
+                if !self.c.query.matchers.is_empty() {
+                    self.cols.fill(doc, &mut d.0);
+                }
                 self.c.query.matches_record(&d.0)
             }
             Err(_) => false,

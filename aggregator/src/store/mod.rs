@@ -396,13 +396,12 @@ impl LogBackend for TantivyStore {
         let k = req.limit + 1;
         let mut fruits = Vec::new();
         let mut searchers = Vec::new();
-        let query = Arc::new(req.query.clone());
         for (pi, p) in parts.iter().enumerate() {
             let searcher = p.reader.searcher();
             let plan = plan::build(&p.fields, &req.query, req.start_ns, req.end_ns);
             let coll = collect::Shared(Arc::new(collect::HitCollector {
                 fields: p.fields,
-                query: query.clone(),
+                query: plan.check.clone(),
                 columns: plan.columns.clone(),
                 verify: plan.verify,
                 start_ns: req.start_ns,

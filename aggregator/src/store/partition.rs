@@ -124,15 +124,11 @@ pub fn document(f: &Fields, r: &LogRecord, seq: u64) -> TantivyDocument {
     d.add_text(f.node, &r.node);
     d.add_u64(f.stream, schema::stream_code(r.stream));
     d.add_u64(f.level, schema::level_code(r.level));
-    if !r.pod_uid.is_empty() {
-        d.add_text(f.pod_uid, &r.pod_uid);
-    }
+    d.add_text(f.pod_uid, &r.pod_uid);
     if r.restart_count != 0 {
         d.add_u64(f.restart, r.restart_count as u64);
     }
-    if !r.file_path.is_empty() {
-        d.add_text(f.file_path, &r.file_path);
-    }
+    d.add_text(f.file_path, &r.file_path);
     let mut kv = String::new();
     for (k, v) in r.labels.iter() {
         kv.clear();
@@ -193,16 +189,6 @@ impl DocumentDeserialize for StoredRecord {
                 Stored::Str(s) => {
                     if field == f.message {
                         r.message = s;
-                    } else if field == f.namespace {
-                        r.namespace = s.into();
-                    } else if field == f.pod {
-                        r.pod = s.into();
-                    } else if field == f.container {
-                        r.container = s.into();
-                    } else if field == f.pod_uid {
-                        r.pod_uid = s.into();
-                    } else if field == f.file_path {
-                        r.file_path = s.into();
                     } else if field == f.labels {
                         if let Some((k, v)) = s.split_once('=') {
                             std::sync::Arc::make_mut(&mut r.labels)
@@ -222,6 +208,11 @@ impl DocumentDeserialize for StoredRecord {
 
 /// A segment's node, stream and level columns.
 pub struct Columns {
+    namespace: Option<tantivy::columnar::StrColumn>,
+    pod: Option<tantivy::columnar::StrColumn>,
+    container: Option<tantivy::columnar::StrColumn>,
+    pod_uid: Option<tantivy::columnar::StrColumn>,
+    file_path: Option<tantivy::columnar::StrColumn>,
     node: Option<tantivy::columnar::StrColumn>,
     stream: tantivy::columnar::Column<u64>,
     level: tantivy::columnar::Column<u64>,
@@ -232,6 +223,11 @@ impl Columns {
     pub fn open(seg: &tantivy::SegmentReader) -> tantivy::Result<Columns> {
         let ff = seg.fast_fields();
         Ok(Columns {
+            namespace: ff.str("namespace")?,
+            pod: ff.str("pod")?,
+            container: ff.str("container")?,
+            pod_uid: ff.str("pod_uid")?,
+            file_path: ff.str("file_path")?,
             node: ff.str("node")?,
             stream: ff.u64("stream")?,
             level: ff.u64("level")?,
@@ -265,14 +261,28 @@ impl Columns {
         self.level.first(doc).unwrap_or(0)
     }
 
-    /// Sets the record's node, stream and level from the columns.
+    /// Sets the record's fields kept in columns: namespace, pod, container, pod uid, file
+    /// path, node, stream and level.
     pub fn fill(&self, doc: tantivy::DocId, r: &mut LogRecord) {
+        fn text(
+            col: &Option<tantivy::columnar::StrColumn>,
+            doc: tantivy::DocId,
+        ) -> std::sync::Arc<str> {
+            let mut s = String::new();
+            if let Some(col) = col {
+                if let Some(ord) = col.term_ords(doc).next() {
+                    let _ = col.ord_to_str(ord, &mut s);
+                }
+            }
+            s.into()
+        }
         r.stream = schema::STREAMS[(self.stream_code(doc) as usize).min(1)];
         r.level = schema::LEVELS[(self.level_code(doc) as usize).min(6)];
-        let mut node = String::new();
-        if let (Some(col), Some(ord)) = (&self.node, self.node_ord(doc)) {
-            let _ = col.ord_to_str(ord, &mut node);
-        }
-        r.node = node.into();
+        r.namespace = text(&self.namespace, doc);
+        r.pod = text(&self.pod, doc);
+        r.container = text(&self.container, doc);
+        r.pod_uid = text(&self.pod_uid, doc);
+        r.file_path = text(&self.file_path, doc);
+        r.node = text(&self.node, doc);
     }
 }

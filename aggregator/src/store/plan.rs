@@ -6,6 +6,7 @@
 
 use argus_core::query::{FilterOp, LabelMatcher, LogQuery, MatchOp};
 use std::ops::Bound;
+use std::sync::Arc;
 use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
@@ -29,6 +30,9 @@ pub struct Plan {
     pub verify: Verify,
     /// Matchers on the column labels (node, stream, level), checked while collecting.
     pub columns: Vec<LabelMatcher>,
+    /// What verification must still check: the line filters, free text, and the matchers
+    /// the index could not answer exactly.
+    pub check: Arc<LogQuery>,
 }
 
 /// Labels kept in columns rather than as terms (see [`Fields::node`]).
@@ -271,6 +275,7 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
         }
     };
     let mut columns = Vec::new();
+    let mut unverified = Vec::new();
     for m in &q.matchers {
         if COLUMN_LABELS.contains(&m.name.as_str()) {
             columns.push(m.clone());
@@ -291,13 +296,22 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
             }
             MatchOp::Re if !empty => match re() {
                 Some(r) => clauses.push((Occur::Must, r)),
-                None => need(Verify::All, &mut verify),
+                None => {
+                    unverified.push(m.clone());
+                    need(Verify::All, &mut verify)
+                }
             },
             MatchOp::Nre if !empty => match re() {
                 Some(r) => clauses.push((Occur::MustNot, r)),
-                None => need(Verify::All, &mut verify),
+                None => {
+                    unverified.push(m.clone());
+                    need(Verify::All, &mut verify)
+                }
             },
-            _ => need(Verify::All, &mut verify),
+            _ => {
+                unverified.push(m.clone());
+                need(Verify::All, &mut verify)
+            }
         }
     }
     for filter in &q.filters {
@@ -379,6 +393,11 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
         query,
         verify,
         columns,
+        check: Arc::new(LogQuery {
+            matchers: unverified,
+            filters: q.filters.clone(),
+            free: q.free.clone(),
+        }),
     }
 }
 
