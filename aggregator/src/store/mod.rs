@@ -430,6 +430,8 @@ impl LogBackend for TantivyStore {
         let more = fruit.top.len() > req.limit;
         fruit.top.truncate(req.limit);
         let mut hits = Vec::with_capacity(fruit.top.len());
+        let mut columns: std::collections::HashMap<(usize, u32), partition::Columns> =
+            std::collections::HashMap::new();
         for (_, ts, seq, tagged, doc) in &fruit.top {
             let pi = (*tagged >> 20) as usize;
             let seg = *tagged & 0xF_FFFF;
@@ -445,9 +447,20 @@ impl LogBackend for TantivyStore {
                     })?;
             let mut record = d.0;
             record.timestamp_ns = *ts;
-            if let Ok(cols) = partition::Columns::open(searcher.segment_reader(seg)) {
-                cols.fill(*doc, &mut record);
-            }
+            let cols = match columns.entry((pi, seg)) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    let c =
+                        partition::Columns::open(searcher.segment_reader(seg)).map_err(|e| {
+                            StoreError::Index {
+                                path: p.dir.display().to_string(),
+                                message: e.to_string(),
+                            }
+                        })?;
+                    e.insert(c)
+                }
+            };
+            cols.fill(*doc, &mut record);
             hits.push(Hit { record, seq: *seq });
         }
         let next_cursor = if more {
