@@ -61,6 +61,26 @@ fn cfg(root: &Path) -> TailerConfig {
 }
 
 impl World {
+    /// One container's log directory with an empty live file and a fresh tailer.
+    fn new(root: &Path) -> World {
+        let root = root.to_path_buf();
+        let live = root.join("pods/ns_pod_uid/app/0.log");
+        std::fs::create_dir_all(live.parent().unwrap()).unwrap();
+        std::fs::File::create(&live).unwrap();
+        let store = Arc::new(CheckpointStore::open(&root.join("ckpt")).unwrap());
+        let tailer = Tailer::new(cfg(&root), store.clone());
+        World {
+            root,
+            live,
+            next_line: 0,
+            rotations: 0,
+            store,
+            tailer,
+            hwm: HashMap::new(),
+            got: Vec::new(),
+        }
+    }
+
     fn append(&mut self, text: &str) {
         let mut f = OpenOptions::new()
             .create(true)
@@ -162,13 +182,7 @@ proptest! {
     #[test]
     fn every_line_once_in_order(ops in proptest::collection::vec(op(), 1..40)) {
         let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().to_path_buf();
-        let live = root.join("pods/ns_pod_uid/app/0.log");
-        std::fs::create_dir_all(live.parent().unwrap()).unwrap();
-        std::fs::File::create(&live).unwrap();
-        let store = Arc::new(CheckpointStore::open(&root.join("ckpt")).unwrap());
-        let tailer = Tailer::new(cfg(&root), store.clone());
-        let mut w = World { root, live, next_line: 0, rotations: 0, store, tailer, hwm: HashMap::new(), got: Vec::new() };
+        let mut w = World::new(dir.path());
         for op in &ops {
             w.apply(op);
         }
@@ -182,22 +196,7 @@ proptest! {
 #[test]
 fn copytruncate_rewritten_with_identical_first_line_and_size() {
     let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().to_path_buf();
-    let live = root.join("pods/ns_pod_uid/app/0.log");
-    std::fs::create_dir_all(live.parent().unwrap()).unwrap();
-    std::fs::File::create(&live).unwrap();
-    let store = Arc::new(CheckpointStore::open(&root.join("ckpt")).unwrap());
-    let tailer = Tailer::new(cfg(&root), store.clone());
-    let mut w = World {
-        root,
-        live,
-        next_line: 0,
-        rotations: 0,
-        store,
-        tailer,
-        hwm: HashMap::new(),
-        got: Vec::new(),
-    };
+    let mut w = World::new(dir.path());
     for op in [
         Op::AppendPartial,
         Op::PollAck,
@@ -206,7 +205,50 @@ fn copytruncate_rewritten_with_identical_first_line_and_size() {
         Op::PollAck,
     ] {
         w.apply(&op);
-        eprintln!("{op:?}: {:?}", w.got);
     }
     assert_eq!(w.got, ["line-0", "line-1"]);
+}
+
+fn run(ops: &[Op]) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut w = World::new(dir.path());
+    for op in ops {
+        w.apply(op);
+    }
+    w.poll(true);
+    w.poll(true);
+    w.got
+}
+
+#[test]
+fn lost_ack_restart_then_copytruncate_with_identical_first_line_loses_nothing() {
+    let got = run(&[
+        Op::AppendPartial,
+        Op::PollLostAck,
+        Op::CopyTruncate,
+        Op::AppendPartial,
+        Op::Append(1),
+        Op::Restart,
+    ]);
+    assert_eq!(got, ["line-0", "line-1", "line-2"]);
+}
+
+#[test]
+fn renamed_file_with_a_known_first_line_is_not_held_back_as_a_copy() {
+    let got = run(&[
+        Op::AppendPartial,
+        Op::Rename,
+        Op::PollLostAck,
+        Op::AppendPartial,
+        Op::Restart,
+        Op::Rename,
+        Op::Append(1),
+    ]);
+    assert_eq!(got, ["line-0", "line-1", "line-2"]);
+}
+
+#[test]
+fn mixed_rotation_styles_are_read_oldest_first() {
+    let got = run(&[Op::Append(1), Op::Rename, Op::Append(1), Op::CopyTruncate]);
+    assert_eq!(got, ["line-0", "line-1"]);
 }
