@@ -303,6 +303,18 @@ fn all_in_one_demo_has_error_hits_within_seconds() {
         p.output().contains(&format!("http://{addr}/")),
         "prints the address"
     );
+    // The web UI is served at the address printed.
+    let ui = get(&addr, "/").unwrap();
+    assert_eq!(ui.status, 200);
+    let html = ui.text();
+    for id in [
+        "id=\"query\"",
+        "id=\"results\"",
+        "id=\"histogram\"",
+        "/api/v1/logs/search",
+    ] {
+        assert!(html.contains(id), "UI page lacks {id}");
+    }
     p.terminate();
     assert!(p.child.try_wait().unwrap().is_some());
 }
