@@ -103,10 +103,11 @@ impl Collector {
                 },
                 store.clone(),
             );
-            let (cfg, stop, metrics) = (cfg.clone(), stop.clone(), metrics.clone());
+            let (cfg, stop, metrics, store) =
+                (cfg.clone(), stop.clone(), metrics.clone(), store.clone());
             std::thread::Builder::new()
                 .name("argus-tailer".into())
-                .spawn(move || tail_loop(tailer, cfg, tx, stop, metrics))
+                .spawn(move || tail_loop(tailer, cfg, tx, stop, metrics, store))
                 .map_err(crate::io_err("tailer thread"))?
         };
         tracing::info!(
@@ -202,6 +203,7 @@ fn tail_loop(
     tx: mpsc::Sender<Outgoing>,
     stop: Arc<AtomicBool>,
     metrics: Arc<CollectorMetrics>,
+    store: Arc<CheckpointStore>,
 ) {
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<bool>();
     let _watcher = watch(&cfg.log_globs, ev_tx);
@@ -213,7 +215,12 @@ fn tail_loop(
             || tailer.rescan_needed()
             || last_scan.is_none_or(|t| t.elapsed() >= cfg.rescan_interval)
         {
-            tailer.rescan();
+            if tailer.rescan() {
+                // Identities changed: make them durable before shipping what is read next.
+                if let Err(e) = store.persist() {
+                    tracing::error!(error = %e, "cannot write checkpoints");
+                }
+            }
             last_scan = Some(Instant::now());
             metrics
                 .files_tailed

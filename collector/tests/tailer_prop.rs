@@ -21,6 +21,8 @@ enum Op {
     AppendPartial,
     Rename,
     CopyTruncate,
+    /// logrotate's copy seen half-written by a poll, then finished and the live file truncated.
+    CopyTruncateSlow,
     PollAck,
     PollLostAck,
     Restart,
@@ -32,6 +34,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::AppendPartial),
         1 => Just(Op::Rename),
         1 => Just(Op::CopyTruncate),
+        1 => Just(Op::CopyTruncateSlow),
         3 => Just(Op::PollAck),
         1 => Just(Op::PollLostAck),
         1 => Just(Op::Restart),
@@ -48,6 +51,11 @@ struct World {
     /// The aggregator's view: highest offset per fingerprint, and accepted lines in order.
     hwm: HashMap<u64, u64>,
     got: Vec<String>,
+    /// Every line has the same timestamp, so files can start with identical first lines.
+    identical_times: bool,
+    /// Checkpoints are written after every poll, as if the periodic flush always came
+    /// before a crash.
+    flush_always: bool,
 }
 
 fn cfg(root: &Path) -> TailerConfig {
@@ -78,7 +86,18 @@ impl World {
             tailer,
             hwm: HashMap::new(),
             got: Vec::new(),
+            identical_times: false,
+            flush_always: false,
         }
+    }
+
+    /// Identical first lines everywhere, and the periodic flush always ahead of a crash: the
+    /// in-place-rewrite checks must then tell files apart by their bytes alone.
+    fn adversarial(root: &Path) -> World {
+        let mut w = World::new(root);
+        w.identical_times = true;
+        w.flush_always = true;
+        w
     }
 
     fn append(&mut self, text: &str) {
@@ -91,7 +110,9 @@ impl World {
     }
 
     fn poll(&mut self, ack: bool) {
-        self.tailer.rescan();
+        if self.tailer.rescan() {
+            self.store.persist().unwrap();
+        }
         loop {
             let mut b = Batch::default();
             let full = self.tailer.read(&mut b, 4096);
@@ -108,12 +129,24 @@ impl World {
                 for (fp, off, tail) in &b.checkpoints {
                     self.store.advance(*fp, *off, *tail);
                 }
+                // The flusher's periodic write; a lost ack models a crash before it.
+                self.store.persist().unwrap();
+            } else if self.flush_always {
+                self.store.persist().unwrap();
             }
-            // The collector's flusher persists every second whether or not acks came.
-            self.store.persist().unwrap();
             if !full {
                 break;
             }
+        }
+    }
+
+    /// The runtime's timestamp of piece `k` of line `n`: distinct per line, as real CRI
+    /// timestamps are; the adversarial world gives every line the same one.
+    fn ts(&self, n: usize, k: usize) -> String {
+        if self.identical_times {
+            "2026-11-26T10:15:00Z".to_string()
+        } else {
+            format!("2026-11-26T10:15:00.{:09}Z", 2 * n + k)
         }
     }
 
@@ -122,10 +155,8 @@ impl World {
             Op::Append(n) => {
                 let mut s = String::new();
                 for _ in 0..*n {
-                    s.push_str(&format!(
-                        "2026-11-26T10:15:00.000000001Z stdout F line-{}\n",
-                        self.next_line
-                    ));
+                    let ts = self.ts(self.next_line, 1);
+                    s.push_str(&format!("{ts} stdout F line-{}\n", self.next_line));
                     self.next_line += 1;
                 }
                 self.append(&s);
@@ -133,9 +164,8 @@ impl World {
             Op::AppendPartial => {
                 let n = self.next_line;
                 self.next_line += 1;
-                self.append(&format!(
-                    "2026-11-26T10:15:00Z stdout P line-\n2026-11-26T10:15:00Z stdout F {n}\n"
-                ));
+                let (t0, t1) = (self.ts(n, 0), self.ts(n, 1));
+                self.append(&format!("{t0} stdout P line-\n{t1} stdout F {n}\n"));
             }
             Op::Rename => {
                 self.rotations += 1;
@@ -157,6 +187,29 @@ impl World {
                 }
                 if self.live.exists() {
                     std::fs::copy(&self.live, dir.join("0.log.1")).unwrap();
+                    OpenOptions::new()
+                        .write(true)
+                        .open(&self.live)
+                        .unwrap()
+                        .set_len(0)
+                        .unwrap();
+                }
+            }
+            Op::CopyTruncateSlow => {
+                let dir = self.live.parent().unwrap().to_path_buf();
+                for n in (1..50).rev() {
+                    let from = dir.join(format!("0.log.{n}"));
+                    if from.exists() {
+                        std::fs::rename(&from, dir.join(format!("0.log.{}", n + 1))).unwrap();
+                    }
+                }
+                if self.live.exists() {
+                    let data = std::fs::read(&self.live).unwrap();
+                    let copy = dir.join("0.log.1");
+                    std::fs::write(&copy, &data[..data.len() / 2]).unwrap();
+                    self.poll(true);
+                    let mut f = OpenOptions::new().append(true).open(&copy).unwrap();
+                    f.write_all(&data[data.len() / 2..]).unwrap();
                     OpenOptions::new()
                         .write(true)
                         .open(&self.live)
@@ -196,7 +249,7 @@ proptest! {
 #[test]
 fn copytruncate_rewritten_with_identical_first_line_and_size() {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = World::new(dir.path());
+    let mut w = World::adversarial(dir.path());
     for op in [
         Op::AppendPartial,
         Op::PollAck,
@@ -211,7 +264,7 @@ fn copytruncate_rewritten_with_identical_first_line_and_size() {
 
 fn run(ops: &[Op]) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let mut w = World::new(dir.path());
+    let mut w = World::adversarial(dir.path());
     for op in ops {
         w.apply(op);
     }

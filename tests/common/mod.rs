@@ -40,7 +40,7 @@ impl Proc {
             .unwrap();
         let child = Command::new(bin())
             .args(args)
-            .env("RUST_LOG", "info,tantivy=warn")
+            .env("RUST_LOG", "info,argus_collector=debug,tantivy=warn")
             .env_remove("ARGUS_TOKEN")
             .stdout(Stdio::from(f.try_clone().unwrap()))
             .stderr(Stdio::from(f))

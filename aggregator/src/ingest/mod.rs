@@ -3,6 +3,7 @@
 
 pub mod loki;
 pub mod otlp;
+mod otlp_wire;
 
 /// A body that cannot be decoded; the message says what and where.
 #[derive(Debug, thiserror::Error, PartialEq)]

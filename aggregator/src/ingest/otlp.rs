@@ -7,12 +7,19 @@
 use argus_core::{Level, LogRecord, SourcePos};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use prost::Message;
 
 use super::{label_name, set_field, DecodeError};
 
-/// Decodes a protobuf body.
+/// Decodes a protobuf body (straight from the wire, see [`super::otlp_wire`]).
 pub fn decode_protobuf(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
+    super::otlp_wire::decode(body)
+}
+
+/// Decodes a protobuf body through the generated structs: the reference the wire decoder
+/// is tested against.
+#[cfg(test)]
+pub fn decode_protobuf_structs(body: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
+    use prost::Message;
     let req = ExportLogsServiceRequest::decode(body)
         .map_err(|e| DecodeError(format!("invalid OTLP protobuf body: {e}")))?;
     Ok(convert(req))
@@ -63,14 +70,34 @@ fn int_of(v: &Option<AnyValue>) -> Option<i64> {
 }
 
 fn apply_attr(r: &mut LogRecord, kv: &KeyValue, fp: &mut Option<i64>, off: &mut Option<i64>) {
-    match kv.key.as_str() {
-        "argus.log.file.fingerprint" => *fp = int_of(&kv.value),
-        "argus.log.offset" => *off = int_of(&kv.value),
+    apply(
+        r,
+        &kv.key,
+        || int_of(&kv.value),
+        || kv.value.as_ref().map(value_string).unwrap_or_default(),
+        fp,
+        off,
+    )
+}
+
+/// Applies one attribute to a record: the idempotency key, the restart count, the fields
+/// `set_field` knows, and labels for the rest.
+pub(super) fn apply(
+    r: &mut LogRecord,
+    key: &str,
+    int: impl FnOnce() -> Option<i64>,
+    text: impl FnOnce() -> String,
+    fp: &mut Option<i64>,
+    off: &mut Option<i64>,
+) {
+    match key {
+        "argus.log.file.fingerprint" => *fp = int(),
+        "argus.log.offset" => *off = int(),
         "k8s.container.restart_count" => {
-            r.restart_count = int_of(&kv.value).unwrap_or(0).clamp(0, u32::MAX as i64) as u32
+            r.restart_count = int().unwrap_or(0).clamp(0, u32::MAX as i64) as u32
         }
         key => {
-            let v = kv.value.as_ref().map(value_string).unwrap_or_default();
+            let v = text();
             if let Some(v) = set_field(r, key, v) {
                 let name = match key.strip_prefix("k8s.pod.label.") {
                     Some(l) => l.to_string(),
@@ -98,6 +125,35 @@ fn level_of_severity(number: i32, text: &str) -> Level {
     }
 }
 
+/// Completes a record once its attributes and message are set: time (the record's, else
+/// the observed time, else now), level (severity, else a resource level, else detected from
+/// the message) and the idempotency key.
+pub(super) fn finish(
+    r: &mut LogRecord,
+    (time, observed, now): (u64, u64, i64),
+    severity_number: i32,
+    severity_text: &str,
+    (fp, off): (Option<i64>, Option<i64>),
+) {
+    r.timestamp_ns = match (time, observed) {
+        (0, 0) => now,
+        (0, o) => o as i64,
+        (t, _) => t as i64,
+    };
+    let sev = level_of_severity(severity_number, severity_text);
+    if sev != Level::Unknown {
+        r.level = sev;
+    } else if r.level == Level::Unknown {
+        r.level = argus_core::level::detect(&r.message);
+    }
+    if let (Some(fp), Some(off)) = (fp, off) {
+        r.source = Some(SourcePos {
+            fingerprint: fp as u64,
+            offset: off as u64,
+        });
+    }
+}
+
 fn convert(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
     let now = argus_core::time::now_ns();
     let mut out = Vec::new();
@@ -116,24 +172,14 @@ fn convert(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
                 for kv in &lr.attributes {
                     apply_attr(&mut r, kv, &mut fp, &mut off);
                 }
-                r.timestamp_ns = match (lr.time_unix_nano, lr.observed_time_unix_nano) {
-                    (0, 0) => now,
-                    (0, o) => o as i64,
-                    (t, _) => t as i64,
-                };
                 r.message = lr.body.as_ref().map(value_string).unwrap_or_default();
-                let sev = level_of_severity(lr.severity_number, &lr.severity_text);
-                if sev != Level::Unknown {
-                    r.level = sev;
-                } else if r.level == Level::Unknown {
-                    r.level = argus_core::level::detect(&r.message);
-                }
-                if let (Some(fp), Some(off)) = (fp, off) {
-                    r.source = Some(SourcePos {
-                        fingerprint: fp as u64,
-                        offset: off as u64,
-                    });
-                }
+                finish(
+                    &mut r,
+                    (lr.time_unix_nano, lr.observed_time_unix_nano, now),
+                    lr.severity_number,
+                    &lr.severity_text,
+                    (fp, off),
+                );
                 out.push(r);
             }
         }

@@ -7,7 +7,7 @@
 //! - a new path whose head equals that of a known file whose inode no longer carries it →
 //!   a copytruncate copy: it continues the known file from its offset;
 //! - while the original still carries the head (copy not yet truncated), a rotated copy is
-//!   deferred a few scans rather than read twice;
+//!   deferred (up to 10 s) rather than read twice;
 //! - anything else is a new file, read from its beginning.
 
 use std::collections::{HashMap, HashSet};
@@ -24,8 +24,8 @@ use super::fingerprint::{self, Location};
 use super::path::{self, ContainerIds, FileMeta};
 use crate::ReadFrom;
 
-/// How many scans a copy that still has a live twin waits before it counts as a new file.
-const DEFER_SCANS: u32 = 3;
+/// How long a copy that still has a live twin waits before it counts as a new file.
+const DEFER_FOR: Duration = Duration::from_secs(10);
 
 /// What the tailer needs of the collector's config.
 #[derive(Debug, Clone)]
@@ -136,15 +136,13 @@ impl Tracked {
     /// Whether `file` (of `size` bytes, with this file's head) holds what was read of this
     /// file: a copy, not merely a file with the same first line.
     fn copied_to(&self, file: &File, size: u64) -> bool {
-        let read = self
-            .tail
-            .map_or(self.read_offset, |(off, _)| off.max(self.read_offset));
-        size >= read && self.unchanged(file)
+        size >= self.read_extent() && self.unchanged(file)
     }
 
-    /// Whether something read of this file is known by its bytes.
-    fn known_read(&self) -> bool {
-        self.tail.is_some_and(|(off, _)| off > 0)
+    /// How far the file is known to have been read (also before a restart).
+    fn read_extent(&self) -> u64 {
+        self.tail
+            .map_or(self.read_offset, |(off, _)| off.max(self.read_offset))
     }
 }
 
@@ -154,7 +152,7 @@ pub struct Tailer {
     store: Arc<CheckpointStore>,
     files: HashMap<u64, Tracked>,
     ids: ContainerIds,
-    deferred: HashMap<PathBuf, u32>,
+    deferred: HashMap<PathBuf, Instant>,
     scanned_once: bool,
     rescan_needed: bool,
     buf: Vec<u8>,
@@ -235,7 +233,12 @@ impl Tailer {
     }
 
     /// Discovers files and matches them to known identities (see the module doc).
-    pub fn rescan(&mut self) {
+    ///
+    /// Returns whether a file was first seen, moved or was found to be a copy: the caller
+    /// must persist the checkpoints before shipping anything read afterwards, so that after
+    /// a crash the same bytes are recognised as the same file (and resends de-duplicated).
+    pub fn rescan(&mut self) -> bool {
+        let mut changed = false;
         self.rescan_needed = false;
         self.ids = ContainerIds::load(&self.cfg.log_root);
         let mut located: Vec<(Candidate, Location, u64, File)> = Vec::new();
@@ -256,13 +259,13 @@ impl Tailer {
                 let t = &self.files[fp];
                 if *size < t.read_offset || !t.unchanged(file) {
                     rewritten[i] = true;
+                    tracing::debug!(path = %located[i].0.path.display(), "file rewritten in place: new identity");
                 } else if matched.insert(*fp) {
                     assigned[i] = Some(*fp);
                 }
             }
         }
         // 2. Copies of files whose inode lost its head (copytruncate), oldest first.
-        let live: Vec<u64> = matched.iter().copied().collect();
         for (i, (c, loc, size, file)) in located.iter().enumerate() {
             if assigned[i].is_some() || rewritten[i] {
                 continue;
@@ -275,21 +278,29 @@ impl Tailer {
                 })
                 .map(|(fp, _)| *fp)
                 .next();
+            // A rotated file whose bytes are a prefix of the live file of its group may be
+            // logrotate's copy still being written (it copies, then truncates): wait.
             let copy_in_progress = || {
-                live.iter().any(|fp| {
-                    let t = &self.files[fp];
-                    // Only what is known to have been read can show a copy in progress.
-                    t.loc.head == loc.head && t.known_read() && t.copied_to(file, *size)
+                located.iter().any(|(lc, lloc, lsize, lfile)| {
+                    lc.order == Order::Live
+                        && lc.group == c.group
+                        && lloc.head == loc.head
+                        && *lsize >= *size
+                        && tail_hash(file, *size) == tail_hash(lfile, *size)
                 })
             };
             if let Some(fp) = orphan {
                 matched.insert(fp);
                 assigned[i] = Some(fp);
+                tracing::debug!(path = %c.path.display(), fp, "copy of a known file: continues it");
             } else if c.order != Order::Live && copy_in_progress() {
-                let n = self.deferred.entry(c.path.clone()).or_insert(0);
-                *n += 1;
-                if *n <= DEFER_SCANS {
+                let since = *self
+                    .deferred
+                    .entry(c.path.clone())
+                    .or_insert_with(Instant::now);
+                if since.elapsed() < DEFER_FOR {
                     assigned[i] = Some(0); // skip this scan
+                    tracing::debug!(path = %c.path.display(), "possible copy in progress: waiting");
                 }
             }
         }
@@ -302,6 +313,7 @@ impl Tailer {
                 Some(0) => continue,
                 Some(fp) => fp,
                 None => {
+                    tracing::debug!(path = %c.path.display(), size, "new file");
                     let mut fp = loc.fingerprint();
                     while fp == 0 || self.files.contains_key(&fp) {
                         fp = fp.wrapping_add(1);
@@ -344,6 +356,7 @@ impl Tailer {
                 t.meta = Arc::new(meta);
                 self.store
                     .track(fp, loc, &c.path.to_string_lossy(), t.read_offset);
+                changed = true;
             }
             t.loc = loc;
             t.path = c.path;
@@ -368,6 +381,7 @@ impl Tailer {
             self.store.forget(fp);
         }
         self.deferred.retain(|p, _| p.exists());
+        changed
     }
 
     /// Reads new data into `batch` until it holds `max_bytes` or every file is at its end.
