@@ -150,6 +150,18 @@ impl World {
         }
     }
 
+    /// logrotate's numbered copies move up by one (`0.log.1` → `0.log.2` …); returns the dir.
+    fn shift_numbered(&self) -> PathBuf {
+        let dir = self.live.parent().unwrap().to_path_buf();
+        for n in (1..50).rev() {
+            let from = dir.join(format!("0.log.{n}"));
+            if from.exists() {
+                std::fs::rename(&from, dir.join(format!("0.log.{}", n + 1))).unwrap();
+            }
+        }
+        dir
+    }
+
     fn apply(&mut self, op: &Op) {
         match op {
             Op::Append(n) => {
@@ -178,31 +190,14 @@ impl World {
                 std::fs::File::create(&self.live).unwrap();
             }
             Op::CopyTruncate => {
-                let dir = self.live.parent().unwrap().to_path_buf();
-                for n in (1..50).rev() {
-                    let from = dir.join(format!("0.log.{n}"));
-                    if from.exists() {
-                        std::fs::rename(&from, dir.join(format!("0.log.{}", n + 1))).unwrap();
-                    }
-                }
+                let dir = self.shift_numbered();
                 if self.live.exists() {
                     std::fs::copy(&self.live, dir.join("0.log.1")).unwrap();
-                    OpenOptions::new()
-                        .write(true)
-                        .open(&self.live)
-                        .unwrap()
-                        .set_len(0)
-                        .unwrap();
+                    truncate(&self.live);
                 }
             }
             Op::CopyTruncateSlow => {
-                let dir = self.live.parent().unwrap().to_path_buf();
-                for n in (1..50).rev() {
-                    let from = dir.join(format!("0.log.{n}"));
-                    if from.exists() {
-                        std::fs::rename(&from, dir.join(format!("0.log.{}", n + 1))).unwrap();
-                    }
-                }
+                let dir = self.shift_numbered();
                 if self.live.exists() {
                     let data = std::fs::read(&self.live).unwrap();
                     let copy = dir.join("0.log.1");
@@ -210,12 +205,7 @@ impl World {
                     self.poll(true);
                     let mut f = OpenOptions::new().append(true).open(&copy).unwrap();
                     f.write_all(&data[data.len() / 2..]).unwrap();
-                    OpenOptions::new()
-                        .write(true)
-                        .open(&self.live)
-                        .unwrap()
-                        .set_len(0)
-                        .unwrap();
+                    truncate(&self.live);
                 }
             }
             Op::PollAck => self.poll(true),
@@ -304,4 +294,13 @@ fn renamed_file_with_a_known_first_line_is_not_held_back_as_a_copy() {
 fn mixed_rotation_styles_are_read_oldest_first() {
     let got = run(&[Op::Append(1), Op::Rename, Op::Append(1), Op::CopyTruncate]);
     assert_eq!(got, ["line-0", "line-1"]);
+}
+
+fn truncate(path: &Path) {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(0)
+        .unwrap();
 }
