@@ -173,16 +173,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let c = dir.path().join("pods/ns_pod_uid/app");
         std::fs::create_dir_all(&c).expect("mkdir");
-        for f in [
-            "0.log",
-            "0.log.20261126-101500",
-            "0.log.20261126-091500",
-            "0.log.1",
-            "0.log.2",
-            "0.log.3.gz",
-            "1.log",
+        // Modification times set explicitly (seconds after a base): the order of writes
+        // here says nothing, since the kernel's timestamps are coarser than these writes.
+        let base = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_790_000_000);
+        for (f, age) in [
+            ("0.log", 50),
+            ("0.log.20261126-101500", 40),
+            ("0.log.20261126-091500", 30),
+            ("0.log.1", 20),
+            ("0.log.2", 10),
+            ("0.log.3.gz", 0),
+            ("1.log", 5),
         ] {
-            std::fs::write(c.join(f), "x\n").expect("write");
+            let path = c.join(f);
+            std::fs::write(&path, "x\n").expect("write");
+            let file = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open");
+            file.set_modified(base + std::time::Duration::from_secs(age))
+                .expect("set mtime");
         }
         let glob = format!("{}/pods/*/*/*.log", dir.path().display());
         let got: Vec<String> = scan(&[glob.clone()])
