@@ -62,6 +62,18 @@ enum Command {
         /// Node name on every record [default: $NODE_NAME or the hostname].
         #[arg(long)]
         node_name: Option<String>,
+        /// The host's procfs [default: /proc].
+        #[arg(long)]
+        procfs: Option<PathBuf>,
+        /// The host's sysfs [default: /sys].
+        #[arg(long)]
+        sysfs: Option<PathBuf>,
+        /// The host's cgroup hierarchy (v1, v2 or hybrid) [default: /sys/fs/cgroup].
+        #[arg(long)]
+        cgroupfs: Option<PathBuf>,
+        /// The host's root filesystem [default: /].
+        #[arg(long)]
+        rootfs: Option<PathBuf>,
     },
     /// The central aggregator: ingest, log store, search API and UI.
     Aggregator {
@@ -107,6 +119,10 @@ fn run(cli: Cli) -> Result<()> {
             log_globs,
             checkpoint_dir,
             node_name,
+            procfs,
+            sysfs,
+            cgroupfs,
+            rootfs,
         } => {
             let mut cfg = ArgusConfig::load(config.as_deref())?.collector;
             if let Some(v) = listen {
@@ -126,6 +142,16 @@ fn run(cli: Cli) -> Result<()> {
             }
             if let Some(v) = node_name {
                 cfg.node_name = v;
+            }
+            for (flag, field) in [
+                (procfs, &mut cfg.procfs),
+                (sysfs, &mut cfg.sysfs),
+                (cgroupfs, &mut cfg.cgroupfs),
+                (rootfs, &mut cfg.rootfs),
+            ] {
+                if let Some(v) = flag {
+                    *field = v;
+                }
             }
             let collector = Collector::new(cfg)?;
             runtime()?.block_on(async move { collector.run(shutdown_signal()).await })?;
@@ -179,6 +205,7 @@ fn all_in_one(
     let mut col_cfg = file.collector;
     col_cfg.checkpoint_dir = data.join("collector");
     col_cfg.aggregator = format!("http://{}", agg_cfg.listen);
+    col_cfg.metrics.single_endpoint.get_or_insert(true);
     let stop = Arc::new(AtomicBool::new(false));
     let mut sim = None;
     if demo {

@@ -5,6 +5,7 @@
 mod gen;
 mod http;
 mod procs;
+mod scrape;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -58,6 +59,19 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Scrape latency and CPU of the collector's metrics endpoints on a generated node,
+    /// beside the real node_exporter.
+    Scrape {
+        #[arg(long, default_value_t = 100)]
+        pods: usize,
+        /// Containers per pod, the pod sandbox included.
+        #[arg(long, default_value_t = 3)]
+        containers_per_pod: usize,
+        #[arg(long, default_value_t = 100)]
+        runs: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Search latency over ingested generated logs, beside grep over the raw files.
     Search {
         /// Lines to generate and ingest.
@@ -81,6 +95,12 @@ fn main() {
     let res = match cli.cmd {
         Cmd::Collector { files, mib, common } => bench_collector(&files, mib, &common),
         Cmd::E2e { files, mib, common } => bench_e2e(files, mib, &common),
+        Cmd::Scrape {
+            pods,
+            containers_per_pod,
+            runs,
+            common,
+        } => scrape::bench_scrape(pods, containers_per_pod, runs, &common),
         Cmd::Search {
             lines,
             files,

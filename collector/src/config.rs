@@ -50,6 +50,40 @@ pub struct CollectorConfig {
     pub rescan_interval: Duration,
     /// Bearer token sent to the aggregator (`ARGUS_TOKEN` when empty).
     pub token: String,
+    /// The host's procfs (the DaemonSet mounts it at `/host/proc`).
+    pub procfs: PathBuf,
+    /// The host's sysfs.
+    pub sysfs: PathBuf,
+    /// The host's cgroup hierarchy (v1, v2 or hybrid).
+    pub cgroupfs: PathBuf,
+    /// The host's root filesystem (for mount points and container runtime bundles).
+    pub rootfs: PathBuf,
+    /// What the metrics endpoints serve.
+    pub metrics: MetricsConfig,
+    /// Regexes counted per container as `argus_log_pattern_matches_total{pattern}`.
+    pub log_metrics: Vec<LogMetricConfig>,
+}
+
+/// The `collector.metrics` section.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Serve the `node_*` series on `/metrics` too (they are always on `/metrics/node`).
+    /// Off by default; on by default in all-in-one.
+    pub single_endpoint: Option<bool>,
+}
+
+/// One entry of `collector.log_metrics`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogMetricConfig {
+    /// The `pattern` label value.
+    pub name: String,
+    /// A `regex` crate expression matched against each log message.
+    pub regex: String,
+    /// Only count lines of these namespaces (all when absent).
+    #[serde(default)]
+    pub namespaces: Vec<String>,
 }
 
 /// Serde helper: durations written as Prometheus durations (`5s`, `1m`).
@@ -90,6 +124,12 @@ impl Default for CollectorConfig {
             partial_timeout: Duration::from_secs(2),
             rescan_interval: Duration::from_secs(2),
             token: String::new(),
+            procfs: PathBuf::from("/proc"),
+            sysfs: PathBuf::from("/sys"),
+            cgroupfs: PathBuf::from("/sys/fs/cgroup"),
+            rootfs: PathBuf::from("/"),
+            metrics: MetricsConfig::default(),
+            log_metrics: Vec::new(),
         }
     }
 }
@@ -102,7 +142,7 @@ impl CollectorConfig {
         }
         for g in &self.log_globs {
             glob::Pattern::new(g).map_err(|e| Error::Config {
-                field: "collector.log_globs",
+                field: "collector.log_globs".into(),
                 message: format!("{g:?}: {e}"),
             })?;
         }
@@ -114,40 +154,80 @@ impl CollectorConfig {
         }
         if !(self.aggregator.starts_with("http://") || self.aggregator.starts_with("https://")) {
             return Err(Error::Config {
-                field: "collector.aggregator",
+                field: "collector.aggregator".into(),
                 message: format!("{:?} is not an http:// URL", self.aggregator),
             });
         }
         if self.aggregator.starts_with("https://") {
             return Err(Error::Config {
-                field: "collector.aggregator",
+                field: "collector.aggregator".into(),
                 message: "https is not supported yet; use http:// inside the cluster".into(),
             });
         }
         if !self.listen.is_empty() && self.listen.parse::<std::net::SocketAddr>().is_err() {
             return Err(Error::Config {
-                field: "collector.listen",
+                field: "collector.listen".into(),
                 message: format!("{:?}: want host:port, e.g. 127.0.0.1:9401", self.listen),
             });
         }
         if self.max_line_bytes < 1024 {
             return Err(Error::Config {
-                field: "collector.max_line_bytes",
+                field: "collector.max_line_bytes".into(),
                 message: "must be at least 1024".into(),
             });
         }
         if self.batch_max_bytes < 4096 {
             return Err(Error::Config {
-                field: "collector.batch_max_bytes",
+                field: "collector.batch_max_bytes".into(),
                 message: "must be at least 4096".into(),
             });
         }
         if self.rescan_interval > Duration::from_secs(5) || self.rescan_interval.is_zero() {
             return Err(Error::Config {
-                field: "collector.rescan_interval",
+                field: "collector.rescan_interval".into(),
                 message: "must be between 1ms and 5s".into(),
             });
         }
+        self.log_patterns()?;
         Ok(self)
+    }
+
+    /// The compiled `log_metrics` patterns; errors name the entry and what is wrong.
+    pub fn log_patterns(&self) -> Result<Vec<crate::metrics::logs::Pattern>> {
+        let mut out: Vec<crate::metrics::logs::Pattern> = Vec::new();
+        for (i, m) in self.log_metrics.iter().enumerate() {
+            if m.name.is_empty() {
+                return Err(Error::Config {
+                    field: format!("collector.log_metrics[{i}].name"),
+                    message: "must not be empty".into(),
+                });
+            }
+            if out.iter().any(|p| p.name == m.name) {
+                return Err(Error::Config {
+                    field: format!("collector.log_metrics[{i}].name"),
+                    message: format!("{:?} is used twice", m.name),
+                });
+            }
+            let regex = regex::Regex::new(&m.regex).map_err(|e| Error::Config {
+                field: format!("collector.log_metrics[{i}].regex"),
+                message: format!("{:?}: {e}", m.regex),
+            })?;
+            out.push(crate::metrics::logs::Pattern {
+                name: m.name.clone(),
+                regex,
+                namespaces: m.namespaces.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    /// Where the host's pseudo-filesystems are.
+    pub fn host_paths(&self) -> crate::metrics::HostPaths {
+        crate::metrics::HostPaths {
+            procfs: self.procfs.clone(),
+            sysfs: self.sysfs.clone(),
+            cgroupfs: self.cgroupfs.clone(),
+            rootfs: self.rootfs.clone(),
+        }
     }
 }

@@ -8,12 +8,13 @@
 //! - [`Collector`]: the running component built from a [`CollectorConfig`].
 
 pub mod config;
+mod http;
 pub mod logs;
 pub mod metrics;
 mod run;
 pub mod ship;
 
-pub use config::{CollectorConfig, ReadFrom};
+pub use config::{CollectorConfig, LogMetricConfig, MetricsConfig, ReadFrom};
 pub use run::Collector;
 
 /// Errors of the collector.
@@ -28,10 +29,7 @@ pub enum Error {
     #[error("checkpoint file {path} is corrupt: {message}")]
     Checkpoint { path: String, message: String },
     #[error("invalid config field `{field}`: {message}")]
-    Config {
-        field: &'static str,
-        message: String,
-    },
+    Config { field: String, message: String },
 }
 
 /// Result alias of this crate.

@@ -10,8 +10,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+use crate::http;
 use crate::logs::checkpoint::CheckpointStore;
 use crate::logs::{discover, Batch, Tailer, TailerConfig};
+use crate::metrics::cgroup::CgroupCollector;
+use crate::metrics::logs::LogMetrics;
+use crate::metrics::node::NodeCollector;
 use crate::metrics::CollectorMetrics;
 use crate::ship::client::{Backoff, Shipper};
 use crate::ship::otlp;
@@ -62,27 +66,22 @@ impl Collector {
             store,
             metrics,
         } = self;
+        let log_metrics = Arc::new(LogMetrics::new(cfg.log_patterns()?));
         let server = if cfg.listen.is_empty() {
             None
         } else {
             let listener = tokio::net::TcpListener::bind(&cfg.listen)
                 .await
                 .map_err(crate::io_err(format!("collector.listen {}", cfg.listen)))?;
-            let m = metrics.clone();
-            let app = axum::Router::new()
-                .route(
-                    "/metrics",
-                    axum::routing::get(move || {
-                        let m = m.clone();
-                        async move {
-                            (
-                                [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
-                                m.render(),
-                            )
-                        }
-                    }),
-                )
-                .route("/healthz", axum::routing::get(|| async { "ok\n" }));
+            let paths = cfg.host_paths();
+            let sources = Arc::new(http::Sources {
+                cgroups: CgroupCollector::new(paths.clone(), &cfg.log_root),
+                node: NodeCollector::new(paths),
+                logs: log_metrics.clone(),
+                health: metrics.clone(),
+                single_endpoint: cfg.metrics.single_endpoint.unwrap_or(false),
+            });
+            let app = http::router(sources);
             tracing::info!(addr = %cfg.listen, "collector metrics listening");
             Some(tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, app).await {
@@ -103,11 +102,16 @@ impl Collector {
                 },
                 store.clone(),
             );
-            let (cfg, stop, metrics, store) =
-                (cfg.clone(), stop.clone(), metrics.clone(), store.clone());
+            let ctx = TailContext {
+                cfg: cfg.clone(),
+                stop: stop.clone(),
+                metrics: metrics.clone(),
+                store: store.clone(),
+                log_metrics,
+            };
             std::thread::Builder::new()
                 .name("argus-tailer".into())
-                .spawn(move || tail_loop(tailer, cfg, tx, stop, metrics, store))
+                .spawn(move || tail_loop(tailer, tx, ctx))
                 .map_err(crate::io_err("tailer thread"))?
         };
         tracing::info!(
@@ -197,14 +201,22 @@ impl Collector {
     }
 }
 
-fn tail_loop(
-    mut tailer: Tailer,
+struct TailContext {
     cfg: CollectorConfig,
-    tx: mpsc::Sender<Outgoing>,
     stop: Arc<AtomicBool>,
     metrics: Arc<CollectorMetrics>,
     store: Arc<CheckpointStore>,
-) {
+    log_metrics: Arc<LogMetrics>,
+}
+
+fn tail_loop(mut tailer: Tailer, tx: mpsc::Sender<Outgoing>, ctx: TailContext) {
+    let TailContext {
+        cfg,
+        stop,
+        metrics,
+        store,
+        log_metrics,
+    } = ctx;
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<bool>();
     let _watcher = watch(&cfg.log_globs, ev_tx);
     let mut last_scan: Option<Instant> = None;
@@ -225,6 +237,7 @@ fn tail_loop(
             metrics
                 .files_tailed
                 .store(tailer.file_count() as u64, Relaxed);
+            log_metrics.retain(&tailer.containers());
         }
         rescan = false;
         loop {
@@ -233,6 +246,7 @@ fn tail_loop(
             if !batch.is_empty() {
                 metrics.lines_read.fetch_add(batch.records as u64, Relaxed);
                 metrics.bytes_read.fetch_add(batch.bytes as u64, Relaxed);
+                log_metrics.observe(&batch);
                 let body = Bytes::from(otlp::encode(&batch, &cfg.node_name));
                 let out = Outgoing {
                     body,

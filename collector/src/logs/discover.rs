@@ -195,7 +195,7 @@ mod tests {
                 .expect("set mtime");
         }
         let glob = format!("{}/pods/*/*/*.log", dir.path().display());
-        let got: Vec<String> = scan(&[glob.clone()])
+        let got: Vec<String> = scan(std::slice::from_ref(&glob))
             .iter()
             .map(|c| {
                 c.path

@@ -221,6 +221,20 @@ impl Tailer {
         self.files.len()
     }
 
+    /// The (namespace, pod, container) of every file being tailed.
+    pub fn containers(&self) -> std::collections::HashSet<(String, String, String)> {
+        self.files
+            .values()
+            .map(|t| {
+                (
+                    t.meta.namespace.clone(),
+                    t.meta.pod.clone(),
+                    t.meta.container.clone(),
+                )
+            })
+            .collect()
+    }
+
     /// Bytes not yet read of the files being tailed.
     pub fn lag_bytes(&self) -> u64 {
         self.files

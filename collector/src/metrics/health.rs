@@ -1,8 +1,10 @@
-//! The collector's own health counters (`argus_collector_*`).
+//! The collector's own health series (`argus_collector_*`).
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-/// Counters shared by the tailer and the shipper.
+use super::expo::{Exposition, Kind};
+
+/// Counters shared by the tailer, the shipper and the scrape handlers.
 #[derive(Debug, Default)]
 pub struct CollectorMetrics {
     pub files_tailed: AtomicU64,
@@ -12,62 +14,79 @@ pub struct CollectorMetrics {
     pub batches_failed: AtomicU64,
     pub batches_rejected: AtomicU64,
     pub lag_bytes: AtomicU64,
+    /// Duration of the last collection, in ns (f64 bits would lose nothing here).
+    pub cgroup_scrape_ns: AtomicU64,
+    pub node_scrape_ns: AtomicU64,
+    pub cgroups: AtomicU64,
 }
 
 impl CollectorMetrics {
-    /// Prometheus text exposition of the counters.
-    pub fn render(&self) -> String {
-        let mut s = String::new();
-        let rows: [(&str, &str, &str, &AtomicU64); 7] = [
+    /// Writes the `argus_collector_*` families.
+    pub fn collect(&self, out: &mut Exposition) {
+        let rows: [(&str, Kind, &str, &AtomicU64); 8] = [
             (
                 "argus_collector_files_tailed",
-                "gauge",
+                Kind::Gauge,
                 "Log files being tailed.",
                 &self.files_tailed,
             ),
             (
                 "argus_collector_lines_read_total",
-                "counter",
+                Kind::Counter,
                 "Log records read from files.",
                 &self.lines_read,
             ),
             (
                 "argus_collector_read_bytes_total",
-                "counter",
+                Kind::Counter,
                 "Message bytes read from log files.",
                 &self.bytes_read,
             ),
             (
                 "argus_collector_batches_sent_total",
-                "counter",
+                Kind::Counter,
                 "Batches acknowledged by the aggregator.",
                 &self.batches_sent,
             ),
             (
                 "argus_collector_batches_failed_total",
-                "counter",
+                Kind::Counter,
                 "Failed batch send attempts (retried).",
                 &self.batches_failed,
             ),
             (
                 "argus_collector_batches_rejected_total",
-                "counter",
+                Kind::Counter,
                 "Batches the aggregator rejected as malformed (dropped).",
                 &self.batches_rejected,
             ),
             (
                 "argus_collector_checkpoint_lag_bytes",
-                "gauge",
+                Kind::Gauge,
                 "Bytes of tailed files not yet read.",
                 &self.lag_bytes,
             ),
+            (
+                "argus_collector_cgroups",
+                Kind::Gauge,
+                "Cgroups reported as container_* series at the last scrape.",
+                &self.cgroups,
+            ),
         ];
         for (name, kind, help, v) in rows {
-            s.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}\n",
-                v.load(Relaxed)
-            ));
+            out.single(name, kind, help, v.load(Relaxed) as f64);
         }
-        s
+        let name = "argus_collector_scrape_duration_seconds";
+        out.family(
+            name,
+            Kind::Gauge,
+            "Time the last collection of each part took.",
+        );
+        for (part, v) in [
+            ("cgroup", &self.cgroup_scrape_ns),
+            ("node", &self.node_scrape_ns),
+        ] {
+            out.sample(name, &[("collector", part)], v.load(Relaxed) as f64 / 1e9);
+        }
     }
 }
