@@ -491,3 +491,66 @@ fn live_cgroup_cpu_and_memory() {
         "container_memory_working_set_bytes{{container=\"\",id=\"/kubepods/burstable/pod{uid}\",image=\"\",name=\"\",namespace=\"demo\",pod=\"burner\"}}"
     )));
 }
+
+/// A body of several chunks (a node with many containers) arrives whole, plain and gzip.
+#[test]
+fn large_bodies_stream_whole_plain_and_gzip() {
+    let dir = tempfile::tempdir().unwrap();
+    let cg = dir.path().join("cgroup");
+    std::fs::create_dir_all(&cg).unwrap();
+    std::fs::write(cg.join("cgroup.controllers"), "cpu memory\n").unwrap();
+    for p in 0..50 {
+        for c in 0..4 {
+            let d = cg.join(format!(
+                "kubepods/besteffort/pod{p:08x}-0000-4000-8000-000000000000/{:064x}",
+                p * 10 + c
+            ));
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join("cpu.stat"), format!("usage_usec {}\n", p * 1000 + c)).unwrap();
+            std::fs::write(d.join("memory.current"), "1048576\n").unwrap();
+            std::fs::write(d.join("memory.stat"), "anon 1\nfile 2\ninactive_file 3\n").unwrap();
+        }
+    }
+    let logs = dir.path().join("log");
+    std::fs::create_dir_all(&logs).unwrap();
+    let (_c, addr) = collector(dir.path(), &logs, &["--cgroupfs", cg.to_str().unwrap()]);
+    let series = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| {
+                !l.starts_with('#')
+                    && !l.starts_with("argus_")
+                    && !l.starts_with("container_last_seen")
+            })
+            .map(str::to_string)
+            .collect()
+    };
+    let plain = get(&addr, "/metrics").unwrap();
+    assert!(
+        plain.body.len() > 600 * 1024,
+        "{} bytes: want several chunks",
+        plain.body.len()
+    );
+    let z = request(
+        &addr,
+        "GET",
+        "/metrics",
+        &[("Accept-Encoding", "gzip")],
+        b"",
+    )
+    .unwrap();
+    let mut unzipped = String::new();
+    flate2::read::GzDecoder::new(&z.body[..])
+        .read_to_string(&mut unzipped)
+        .expect("one valid gzip stream");
+    let (a, b) = (series(&plain.text()), series(&unzipped));
+    assert_eq!(a.len(), b.len());
+    assert!(a == b, "plain and gzip bodies differ");
+    assert_eq!(
+        a.iter()
+            .filter(|l| l.starts_with("container_cpu_usage_seconds_total{"))
+            .count(),
+        200,
+        "one per container (only they have cpu.stat here)"
+    );
+    assert!(plain.text().ends_with('\n'));
+}

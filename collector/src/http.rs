@@ -14,13 +14,14 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use bytes::Bytes;
 
 use crate::metrics::cgroup::CgroupCollector;
-use crate::metrics::expo::{Exposition, Format};
+use crate::metrics::expo::{Exposition, Format, Sink};
 use crate::metrics::logs::LogMetrics;
 use crate::metrics::node::NodeCollector;
 use crate::metrics::CollectorMetrics;
@@ -90,51 +91,50 @@ async fn scrape(sources: Arc<Sources>, endpoint: Endpoint, headers: HeaderMap) -
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
         .is_some_and(accepts_gzip);
-    let body = tokio::task::spawn_blocking(move || {
-        let mut out = Exposition::new(format);
+    // The body is produced on a blocking thread and streamed chunk by chunk as it is
+    // written (at most QUEUE chunks wait), so memory stays flat however large it is.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE);
+    let mut enc = gzip.then(|| {
+        flate2::write::GzEncoder::new(Vec::with_capacity(64 * 1024), flate2::Compression::fast())
+    });
+    let sink: Sink = Box::new(move |chunk: Option<String>| {
+        let bytes = match (&mut enc, chunk) {
+            (None, Some(c)) => Bytes::from(c),
+            (None, None) => return true,
+            (Some(z), Some(c)) => {
+                if let Err(e) = z.write_all(c.as_bytes()) {
+                    let _ = tx.blocking_send(Err(e));
+                    return false;
+                }
+                Bytes::from(std::mem::take(z.get_mut()))
+            }
+            (Some(_), None) => match enc.take().map(|z| z.finish()) {
+                Some(Ok(rest)) => Bytes::from(rest),
+                Some(Err(e)) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return false;
+                }
+                None => return true,
+            },
+        };
+        bytes.is_empty() || tx.blocking_send(Ok(bytes)).is_ok()
+    });
+    tokio::task::spawn_blocking(move || {
+        let mut out = Exposition::streaming(format, sink);
         sources.write(endpoint, &mut out);
-        let chunks = out.finish_chunks();
-        if gzip {
-            gzip_chunks(&chunks).map(Body::Gzip)
-        } else {
-            Some(Body::Plain(chunks))
-        }
-    })
-    .await;
+        out.finish_chunks();
+    });
+    let body = axum::body::Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx));
     let ct = [(header::CONTENT_TYPE, format.content_type())];
-    match body {
-        Ok(Some(Body::Gzip(z))) => (ct, [(header::CONTENT_ENCODING, "gzip")], z).into_response(),
-        Ok(Some(Body::Plain(chunks))) => {
-            // Sent chunk by chunk: no second copy of a multi-megabyte body.
-            let stream = tokio_stream::iter(
-                chunks
-                    .into_iter()
-                    .map(|c| Ok::<_, std::convert::Infallible>(bytes::Bytes::from(c))),
-            );
-            (ct, axum::body::Body::from_stream(stream)).into_response()
-        }
-        Ok(None) => (StatusCode::INTERNAL_SERVER_ERROR, "compression failed\n").into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "scrape failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "scrape failed\n").into_response()
-        }
+    if gzip {
+        (ct, [(header::CONTENT_ENCODING, "gzip")], body).into_response()
+    } else {
+        (ct, body).into_response()
     }
 }
 
-enum Body {
-    Plain(Vec<String>),
-    Gzip(Vec<u8>),
-}
-
-fn gzip_chunks(chunks: &[String]) -> Option<Vec<u8>> {
-    let len: usize = chunks.iter().map(String::len).sum();
-    let mut enc =
-        flate2::write::GzEncoder::new(Vec::with_capacity(len / 8), flate2::Compression::fast());
-    for c in chunks {
-        enc.write_all(c.as_bytes()).ok()?;
-    }
-    enc.finish().ok()
-}
+/// Chunks of a body waiting for the client.
+const QUEUE: usize = 2;
 
 /// Whether `Accept-Encoding` allows gzip (and does not give it q=0).
 fn accepts_gzip(v: &str) -> bool {

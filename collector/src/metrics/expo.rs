@@ -44,12 +44,28 @@ pub enum Kind {
 /// containers gives megabytes) never needs one contiguous buffer, nor its re-allocations.
 const CHUNK: usize = 256 * 1024;
 
+/// Where full chunks go as they are written: `Some(chunk)`, then `None` at the end.
+/// Returns false once the receiver is gone (the rest is then discarded).
+pub type Sink = Box<dyn FnMut(Option<String>) -> bool + Send>;
+
 /// A buffer of families and samples in one format.
-#[derive(Debug)]
 pub struct Exposition {
     buf: String,
     done: Vec<String>,
     format: Format,
+    sink: Option<Sink>,
+    closed: bool,
+}
+
+impl std::fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exposition")
+            .field("format", &self.format)
+            .field("buffered", &self.buf.len())
+            .field("chunks", &self.done.len())
+            .field("streaming", &self.sink.is_some())
+            .finish()
+    }
 }
 
 impl Exposition {
@@ -58,6 +74,17 @@ impl Exposition {
             buf: String::with_capacity(CHUNK + 4096),
             done: Vec::new(),
             format,
+            sink: None,
+            closed: false,
+        }
+    }
+
+    /// An exposition that hands each full chunk to `sink` as soon as it is written, so a
+    /// multi-megabyte body is never in memory at once.
+    pub fn streaming(format: Format, sink: Sink) -> Self {
+        Exposition {
+            sink: Some(sink),
+            ..Exposition::new(format)
         }
     }
 
@@ -65,7 +92,15 @@ impl Exposition {
         self.buf.push('\n');
         if self.buf.len() >= CHUNK {
             let full = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 4096));
-            self.done.push(full);
+            self.emit(full);
+        }
+    }
+
+    fn emit(&mut self, chunk: String) {
+        match self.sink.as_mut() {
+            None => self.done.push(chunk),
+            Some(_) if self.closed => {}
+            Some(sink) => self.closed = !sink(Some(chunk)),
         }
     }
 
@@ -155,12 +190,19 @@ impl Exposition {
         self.finish_chunks().concat()
     }
 
-    /// The finished body in chunks, in order.
+    /// The finished body in chunks, in order (for a streaming exposition: what was not
+    /// handed to the sink, i.e. nothing; the sink gets the last chunk and `None`).
     pub fn finish_chunks(mut self) -> Vec<String> {
         if self.format == Format::OpenMetrics {
             self.buf.push_str("# EOF\n");
         }
-        self.done.push(self.buf);
+        let last = std::mem::take(&mut self.buf);
+        self.emit(last);
+        if let Some(sink) = self.sink.as_mut() {
+            if !self.closed {
+                sink(None);
+            }
+        }
         self.done
     }
 }
@@ -261,6 +303,51 @@ mod tests {
         assert_eq!(text.lines().count(), 20_002);
         assert!(
             text.contains("m{id=\"/kubepods/\\\"x\\\"\",pod=\"p\",device=\"/dev/sda\"} 19999\n")
+        );
+    }
+
+    #[test]
+    fn streaming_hands_out_chunks_as_they_fill_and_stops_when_the_receiver_leaves() {
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Option<usize>>::new()));
+        let g = got.clone();
+        let mut e = Exposition::streaming(
+            Format::OpenMetrics,
+            Box::new(move |c| {
+                g.lock().expect("lock").push(c.map(|c| c.len()));
+                true
+            }),
+        );
+        let pre = write_labels(&[("id", "/x")]);
+        e.family("m", Kind::Gauge, "M.");
+        for i in 0..60_000 {
+            e.sample_pre("m", &pre, &[], f64::from(i));
+        }
+        assert!(
+            got.lock().expect("lock").len() >= 2,
+            "chunks sent before the end"
+        );
+        assert!(e.finish_chunks().is_empty());
+        let got = got.lock().expect("lock").clone();
+        assert_eq!(got.last(), Some(&None), "end marker");
+        assert_eq!(got.iter().filter(|c| c.is_none()).count(), 1);
+
+        let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let c2 = calls.clone();
+        let mut e = Exposition::streaming(
+            Format::Text,
+            Box::new(move |_| {
+                c2.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                false
+            }),
+        );
+        for i in 0..60_000 {
+            e.sample_pre("m", &pre, &[], f64::from(i));
+        }
+        e.finish_chunks();
+        assert_eq!(
+            calls.load(std::sync::atomic::Ordering::Relaxed),
+            1,
+            "nothing after a refusal"
         );
     }
 
