@@ -755,3 +755,117 @@ fn vanished_containers_disappear_and_nothing_mounted_gives_nothing() {
     c.collect(&mut out);
     assert!(!out.finish().contains(WORKER));
 }
+
+/// The two other driver/version pairs: v1 with the systemd driver (CRI-O scopes, conmon
+/// skipped, a combined `cpu,cpuacct` mount) and v2 with the cgroupfs driver.
+#[test]
+fn cgroup_v1_systemd_and_v2_cgroupfs() {
+    let f = Fixture::new();
+    let cg = &f.paths.cgroupfs;
+    // v1, systemd driver, cpu and cpuacct co-mounted.
+    let a = UID_A.replace('-', "_");
+    let pod = format!("kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod{a}.slice");
+    let ctr = format!("{pod}/crio-{APP}.scope");
+    let conmon = format!("{pod}/crio-conmon-{APP}.scope");
+    for rel in [
+        "",
+        "kubepods.slice",
+        pod.as_str(),
+        ctr.as_str(),
+        conmon.as_str(),
+    ] {
+        let usage = if rel == ctr {
+            3_500_000_000
+        } else {
+            1_000_000_000
+        };
+        v1_cgroup(cg, rel, usage, -1, 5_000_000, "4242\n");
+    }
+    // Move cpu and cpuacct into one `cpu,cpuacct` mount, as most distributions do.
+    let combined = cg.join("cpu,cpuacct");
+    std::fs::rename(cg.join("cpu"), &combined).expect("rename");
+    for rel in [
+        "",
+        "kubepods.slice",
+        pod.as_str(),
+        ctr.as_str(),
+        conmon.as_str(),
+    ] {
+        let from = cg.join("cpuacct").join(rel);
+        for file in ["cpuacct.usage", "cpuacct.stat"] {
+            std::fs::copy(from.join(file), combined.join(rel).join(file)).expect("copy");
+        }
+    }
+    std::fs::remove_dir_all(cg.join("cpuacct")).expect("rm");
+    let c = CgroupCollector::new(f.paths.clone(), &f.log_root);
+    let m = f.scrape();
+    let _ = c.entries();
+    assert_eq!(c.layout_name(), Some("v1"));
+    let ctr_id = format!("/{ctr}");
+    let app = base(
+        &ctr_id,
+        APP,
+        "docker.io/library/nginx:1.27",
+        "shop",
+        "web",
+        "app",
+    );
+    assert_eq!(
+        get(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &with(app.clone(), &[("cpu", "total")])
+        ),
+        3.5
+    );
+    assert_eq!(
+        get(&m, "container_memory_working_set_bytes", &app),
+        4_999_600.0
+    );
+    assert!(
+        !m.keys().any(|k| k.contains("crio-conmon")),
+        "conmon is not a container"
+    );
+
+    // v2, cgroupfs driver, BestEffort and Guaranteed pods.
+    let f = Fixture::new();
+    let cg = &f.paths.cgroupfs;
+    write(&cg.join("cgroup.controllers"), "cpu memory io pids\n");
+    let pod_b = format!("kubepods/besteffort/pod{UID_B}");
+    let pod_g = format!("kubepods/pod{UID_G}");
+    for (rel, usage) in [
+        ("kubepods".to_string(), 9_000_000),
+        ("kubepods/besteffort".to_string(), 2_000_000),
+        (pod_b.clone(), 2_000_000),
+        (format!("{pod_b}/{WORKER}"), 1_750_000),
+        (pod_g.clone(), 7_000_000),
+    ] {
+        v2_cgroup(&cg.join(&rel), usage, Some(1_000_000), "max", "");
+    }
+    let m = f.scrape();
+    let wk_id = format!("/{pod_b}/{WORKER}");
+    let wk = base(&wk_id, WORKER, "", "batch", "job-x", "worker");
+    assert_eq!(
+        get(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &with(wk, &[("cpu", "total")])
+        ),
+        1.75
+    );
+    let g_id = format!("/{pod_g}");
+    let g = base(&g_id, "", "", "kube-system", "etcd", "");
+    assert_eq!(
+        get(
+            &m,
+            "container_cpu_usage_seconds_total",
+            &with(g, &[("cpu", "total")])
+        ),
+        7.0
+    );
+    assert_eq!(
+        ids(&m).len(),
+        6,
+        "machine (last_seen only: no files there), kubepods, QoS, two pods, one container"
+    );
+}

@@ -466,3 +466,34 @@ mod tests {
         assert_eq!(limit("garbage"), 0);
     }
 }
+
+#[cfg(test)]
+mod never_panic {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn parsers_take_any_text(text in "(?s).{0,400}") {
+            let _ = parse_io_stat(&text);
+            let mut io = Vec::new();
+            parse_blkio(&text, &mut io, true);
+            let _ = KeyValues(&text).get("anon");
+            let _ = limit(&text);
+            let _ = super::super::net::parse(&text);
+            let _ = super::super::k8s::classify(&text);
+        }
+
+        #[test]
+        fn parsers_take_near_valid_lines(
+            dev in "[0-9:]{0,8}",
+            k in "(rbytes|wbytes|rios|Read|Write|Total|x)",
+            v in "[0-9a-z=-]{0,22}",
+        ) {
+            let line = format!("{dev} {k}={v} {k} {v}\n");
+            let _ = parse_io_stat(&line);
+            let mut io = Vec::new();
+            parse_blkio(&line, &mut io, false);
+        }
+    }
+}
