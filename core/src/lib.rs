@@ -1,6 +1,7 @@
 //! argus' shared model: the log record every component passes around, time and duration
 //! parsing as Prometheus and Loki take them, the tokenizer shared by the index and the
-//! query verifier, and the log query language (a LogQL subset plus free text).
+//! query verifier, the log query language (a LogQL subset plus free text), and the
+//! metrics model (label sets, matchers, samples) shared by the metrics store and PromQL.
 //!
 //! No IO and almost no dependencies: every other crate builds on this one.
 
@@ -8,6 +9,7 @@ pub mod duration;
 pub mod level;
 pub mod query;
 pub mod record;
+pub mod series;
 pub mod text;
 pub mod time;
 

@@ -1,0 +1,1 @@
+//! argus' rule engine (being written).

@@ -1,0 +1,180 @@
+//! Label sets: sorted by name, names unique, `__name__` the metric name.
+
+use std::fmt;
+
+/// The label holding the metric name.
+pub const METRIC_NAME: &str = "__name__";
+
+/// One label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Label {
+    pub name: String,
+    pub value: String,
+}
+
+/// A label set, sorted by name; labels with empty values are dropped (as Prometheus
+/// treats them as absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Labels(Vec<Label>);
+
+impl Labels {
+    /// Builds a set from pairs in any order; a later duplicate name wins; empty values are
+    /// dropped.
+    pub fn new<N: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (N, V)>,
+    ) -> Labels {
+        let mut v: Vec<Label> = Vec::new();
+        for (n, val) in pairs {
+            let (name, value) = (n.into(), val.into());
+            match v.iter_mut().find(|l| l.name == name) {
+                Some(l) => l.value = value,
+                None => v.push(Label { name, value }),
+            }
+        }
+        v.retain(|l| !l.value.is_empty());
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+        Labels(v)
+    }
+
+    /// From labels already sorted by name, unique, non-empty (not checked in release).
+    pub fn from_sorted(v: Vec<Label>) -> Labels {
+        debug_assert!(v.windows(2).all(|w| w[0].name < w[1].name));
+        Labels(v)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|l| l.name.as_str().cmp(name))
+            .ok()
+            .map(|i| self.0[i].value.as_str())
+    }
+
+    /// The metric name (`__name__`), if any.
+    pub fn metric_name(&self) -> Option<&str> {
+        self.get(METRIC_NAME)
+    }
+
+    /// Sets (or with an empty value removes) a label.
+    pub fn set(&mut self, name: &str, value: &str) {
+        match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
+            Ok(i) if value.is_empty() => {
+                self.0.remove(i);
+            }
+            Ok(i) => self.0[i].value = value.to_string(),
+            Err(_) if value.is_empty() => {}
+            Err(i) => self.0.insert(
+                i,
+                Label {
+                    name: name.to_string(),
+                    value: value.to_string(),
+                },
+            ),
+        }
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.set(name, "");
+    }
+
+    /// Without the metric name.
+    pub fn without_name(&self) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| l.name != METRIC_NAME)
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// Only the labels named in `names`.
+    pub fn keep(&self, names: &[&str]) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| names.contains(&l.name.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    /// All labels except those named in `names`.
+    pub fn drop_names(&self, names: &[&str]) -> Labels {
+        Labels(
+            self.0
+                .iter()
+                .filter(|l| !names.contains(&l.name.as_str()))
+                .cloned()
+                .collect(),
+        )
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Label> {
+        self.0.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Label> {
+        self.0
+    }
+}
+
+impl<'a> IntoIterator for &'a Labels {
+    type Item = &'a Label;
+    type IntoIter = std::slice::Iter<'a, Label>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+/// `name{a="x", b="y"}` as Prometheus prints series.
+impl fmt::Display for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.metric_name().unwrap_or("");
+        write!(f, "{name}{{")?;
+        let mut first = true;
+        for l in self.0.iter().filter(|l| l.name != METRIC_NAME) {
+            if !first {
+                write!(f, ", ")?;
+            }
+            first = false;
+            write!(f, "{}={:?}", l.name, l.value)?;
+        }
+        write!(f, "}}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sorted_unique_non_empty() {
+        let mut l = Labels::new([
+            ("b", "2"),
+            ("__name__", "up"),
+            ("a", "1"),
+            ("c", ""),
+            ("a", "3"),
+        ]);
+        assert_eq!(l.to_string(), "up{a=\"3\", b=\"2\"}");
+        assert_eq!(l.get("b"), Some("2"));
+        assert_eq!(l.get("c"), None);
+        l.set("aa", "x");
+        l.remove("b");
+        assert_eq!(
+            l.iter().map(|x| x.name.as_str()).collect::<Vec<_>>(),
+            ["__name__", "a", "aa"]
+        );
+        assert_eq!(l.without_name().metric_name(), None);
+        assert_eq!(l.keep(&["aa"]).len(), 1);
+        assert_eq!(l.drop_names(&["aa", "a"]).len(), 1);
+    }
+}

@@ -1,0 +1,1 @@
+//! argus' PromQL engine (being written).

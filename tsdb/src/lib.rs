@@ -1,0 +1,1 @@
+//! argus' embedded metrics store (being written).
