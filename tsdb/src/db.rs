@@ -158,7 +158,8 @@ impl Db {
 
     /// Drops data older than the retention, relative to `now_ms`; returns series removed.
     pub fn apply_retention(&self, now_ms: i64) -> usize {
-        let cutoff = now_ms - self.opts.retention.as_millis() as i64;
+        let keep = i64::try_from(self.opts.retention.as_millis()).unwrap_or(i64::MAX);
+        let cutoff = now_ms.saturating_sub(keep);
         self.head
             .write()
             .unwrap_or_else(|e| e.into_inner())

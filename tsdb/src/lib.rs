@@ -4,6 +4,8 @@
 
 pub mod chunk;
 pub mod head;
+pub mod import;
+pub mod scrape;
 pub mod wal;
 
 /// Errors of the metrics store.
@@ -30,3 +32,4 @@ pub(crate) fn io_err(path: impl AsRef<std::path::Path>) -> impl FnOnce(std::io::
 pub mod db;
 
 pub use db::{Appended, Db, Options};
+pub mod textparse;

@@ -1,0 +1,131 @@
+//! Scrape jobs, in Prometheus' `scrape_configs` shape (the subset argus supports: static
+//! targets; Kubernetes discovery comes with the watcher).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// One job.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScrapeConfig {
+    pub job_name: String,
+    #[serde(default = "default_interval", with = "dur")]
+    pub scrape_interval: Duration,
+    #[serde(default = "default_timeout", with = "dur")]
+    pub scrape_timeout: Duration,
+    #[serde(default = "default_path")]
+    pub metrics_path: String,
+    #[serde(default = "default_scheme")]
+    pub scheme: String,
+    #[serde(default)]
+    pub honor_labels: bool,
+    #[serde(default = "yes")]
+    pub honor_timestamps: bool,
+    #[serde(default)]
+    pub static_configs: Vec<StaticConfig>,
+}
+
+/// `static_configs` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticConfig {
+    pub targets: Vec<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+fn default_interval() -> Duration {
+    Duration::from_secs(15)
+}
+fn default_timeout() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_path() -> String {
+    "/metrics".into()
+}
+fn default_scheme() -> String {
+    "http".into()
+}
+fn yes() -> bool {
+    true
+}
+
+mod dur {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        argus_core::duration::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+impl ScrapeConfig {
+    /// A job scraping one URL (`--scrape-target http://host:port/path`).
+    pub fn from_url(job: &str, url: &str, interval: Duration) -> Result<ScrapeConfig, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("scrape target {url:?}: want http://host:port[/path]"))?;
+        if scheme != "http" {
+            return Err(format!("scrape target {url:?}: only http:// is supported"));
+        }
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, "/metrics"),
+        };
+        if host.is_empty() {
+            return Err(format!("scrape target {url:?}: no host"));
+        }
+        Ok(ScrapeConfig {
+            job_name: job.to_string(),
+            scrape_interval: interval,
+            scrape_timeout: interval.min(default_timeout()),
+            metrics_path: path.to_string(),
+            scheme: "http".into(),
+            honor_labels: false,
+            honor_timestamps: true,
+            static_configs: vec![StaticConfig {
+                targets: vec![host.to_string()],
+                labels: BTreeMap::new(),
+            }],
+        })
+    }
+
+    /// Checks the job; errors name the job and field.
+    pub fn validate(&self) -> Result<(), String> {
+        let job = &self.job_name;
+        if job.is_empty() {
+            return Err("scrape config without job_name".into());
+        }
+        if self.scrape_interval.is_zero() {
+            return Err(format!("job {job:?}: scrape_interval must be positive"));
+        }
+        if self.scrape_timeout > self.scrape_interval {
+            return Err(format!(
+                "job {job:?}: scrape_timeout greater than scrape_interval"
+            ));
+        }
+        if self.scheme != "http" {
+            return Err(format!(
+                "job {job:?}: scheme {:?} is not supported (http)",
+                self.scheme
+            ));
+        }
+        if !self.metrics_path.starts_with('/') {
+            return Err(format!("job {job:?}: metrics_path must start with /"));
+        }
+        for sc in &self.static_configs {
+            for t in &sc.targets {
+                if t.is_empty() || t.contains('/') {
+                    return Err(format!("job {job:?}: target {t:?} must be host:port"));
+                }
+            }
+            for k in sc.labels.keys() {
+                if !crate::textparse::valid_label_name(k) {
+                    return Err(format!("job {job:?}: invalid label name {k:?}"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
