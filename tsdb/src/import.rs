@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use argus_core::series::Labels;
 
-use crate::textparse::{parse_line, Flavor};
+use crate::textparse::{parse_line, parse_value, Flavor};
 use crate::{io_err, Db, Error, Options, Result};
 
 /// What an import did.
@@ -36,6 +36,7 @@ pub fn import(file: &Path, data_dir: &Path, progress: &mut dyn Write) -> Result<
     let mut out = Imported::default();
     let mut last = Instant::now();
     let started = Instant::now();
+    let mut prev_series: Option<(String, Labels)> = None;
     let flush = |db: &Db, batch: &mut Vec<(Labels, i64, f64)>, out: &mut Imported| -> Result<()> {
         let r = db.append(batch)?;
         out.samples += r.samples as u64;
@@ -52,6 +53,20 @@ pub fn import(file: &Path, data_dir: &Path, progress: &mut dyn Write) -> Result<
         }
         lineno += 1;
         read += n as u64;
+        // Lines of one series follow each other: when the series part (all but the value
+        // and the timestamp) repeats, only those two fields are parsed.
+        let trimmed = line.trim_end();
+        if let (Some(prev), Some((series, value, ts))) = (&prev_series, split_tail(trimmed)) {
+            if prev.0 == series {
+                if let (Some(v), Some(t)) = (parse_value(value), parse_seconds(ts)) {
+                    batch.push((prev.1.clone(), t, v));
+                    if batch.len() >= 100_000 {
+                        flush(&db, &mut batch, &mut out)?;
+                    }
+                    continue;
+                }
+            }
+        }
         let p = parse_line(&line, Flavor::OpenMetrics, lineno)
             .map_err(|e| Error::Invalid(format!("{}: {e}", file.display())))?;
         let Some(p) = p else { continue };
@@ -61,6 +76,7 @@ pub fn import(file: &Path, data_dir: &Path, progress: &mut dyn Write) -> Result<
                 file.display()
             )));
         };
+        prev_series = split_tail(trimmed).map(|(s, _, _)| (s.to_string(), p.labels.clone()));
         batch.push((p.labels, ts, p.value));
         if batch.len() >= 100_000 {
             flush(&db, &mut batch, &mut out)?;
@@ -90,6 +106,18 @@ pub fn import(file: &Path, data_dir: &Path, progress: &mut dyn Write) -> Result<
     Ok(out)
 }
 
+/// `series value timestamp` → its three parts (None without two trailing fields).
+fn split_tail(line: &str) -> Option<(&str, &str, &str)> {
+    let (rest, ts) = line.rsplit_once(' ')?;
+    let (series, value) = rest.rsplit_once(' ')?;
+    (!series.is_empty() && !series.starts_with('#')).then_some((series, value, ts))
+}
+
+fn parse_seconds(s: &str) -> Option<i64> {
+    let v: f64 = s.parse().ok()?;
+    v.is_finite().then(|| (v * 1000.0).round() as i64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,7 +130,8 @@ mod tests {
         std::fs::write(
             &f,
             "# TYPE http_requests counter\nhttp_requests_total{code=\"200\"} 1 1700000000\n\
-             http_requests_total{code=\"200\"} 5 1700000015\nhttp_requests_total{code=\"500\"} 2 1700000015.5\n# EOF\n",
+             http_requests_total{code=\"200\"} 5 1700000015\n\
+             http_requests_total{code=\"500\"} 2 1700000015.5\n# EOF\n",
         )
         .expect("write");
         let mut progress = Vec::new();
@@ -113,6 +142,17 @@ mod tests {
         let got = db.select(&[Matcher::equal("code", "500")], i64::MIN, i64::MAX);
         assert_eq!(got[0].samples[0].t, 1_700_000_015_500);
 
+        // A bad value on a repeated series is caught by the full parser, with its line.
+        std::fs::write(
+            &f,
+            "x{a=\"1\"} 1 100\nx{a=\"1\"} 2 115\nx{a=\"1\"} bad 130\n",
+        )
+        .expect("write");
+        let e = import(&f, &d.path().join("db3"), &mut Vec::new()).expect_err("bad value");
+        assert!(
+            e.to_string().contains("line 3") && e.to_string().contains("bad"),
+            "{e}"
+        );
         std::fs::write(&f, "x 1\n").expect("write");
         let e = import(&f, &d.path().join("db2"), &mut Vec::new()).expect_err("no ts");
         assert!(e.to_string().contains("line 1"), "{e}");

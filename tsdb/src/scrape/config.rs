@@ -24,6 +24,74 @@ pub struct ScrapeConfig {
     pub honor_timestamps: bool,
     #[serde(default)]
     pub static_configs: Vec<StaticConfig>,
+    /// Applied to each scraped series (actions `keep` and `drop`).
+    #[serde(default)]
+    pub metric_relabel_configs: Vec<RelabelConfig>,
+}
+
+/// What a relabel rule does (the subset supported on scraped series).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RelabelAction {
+    Keep,
+    Drop,
+}
+
+/// A `metric_relabel_configs` entry: the values of `source_labels` joined by `separator`
+/// are matched against the fully anchored `regex`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelabelConfig {
+    pub source_labels: Vec<String>,
+    #[serde(default = "default_separator")]
+    pub separator: String,
+    #[serde(default = "default_regex")]
+    pub regex: String,
+    pub action: RelabelAction,
+}
+
+fn default_separator() -> String {
+    ";".into()
+}
+fn default_regex() -> String {
+    "(.*)".into()
+}
+
+/// A compiled relabel rule.
+#[derive(Debug, Clone)]
+pub struct Relabel {
+    source: Vec<String>,
+    separator: String,
+    regex: regex::Regex,
+    action: RelabelAction,
+}
+
+impl Relabel {
+    pub fn compile(c: &RelabelConfig) -> Result<Relabel, String> {
+        let regex = regex::Regex::new(&format!("^(?:{})$", c.regex))
+            .map_err(|e| format!("metric_relabel_configs regex {:?}: {e}", c.regex))?;
+        Ok(Relabel {
+            source: c.source_labels.clone(),
+            separator: c.separator.clone(),
+            regex,
+            action: c.action,
+        })
+    }
+
+    /// Whether a series with these labels is kept.
+    pub fn keeps(&self, labels: &argus_core::series::Labels) -> bool {
+        let joined = self
+            .source
+            .iter()
+            .map(|n| labels.get(n).unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join(&self.separator);
+        let m = self.regex.is_match(&joined);
+        match self.action {
+            RelabelAction::Keep => m,
+            RelabelAction::Drop => !m,
+        }
+    }
 }
 
 /// `static_configs` entry.
@@ -84,6 +152,7 @@ impl ScrapeConfig {
             scheme: "http".into(),
             honor_labels: false,
             honor_timestamps: true,
+            metric_relabel_configs: Vec::new(),
             static_configs: vec![StaticConfig {
                 targets: vec![host.to_string()],
                 labels: BTreeMap::new(),
@@ -113,6 +182,9 @@ impl ScrapeConfig {
         }
         if !self.metrics_path.starts_with('/') {
             return Err(format!("job {job:?}: metrics_path must start with /"));
+        }
+        for r in &self.metric_relabel_configs {
+            Relabel::compile(r).map_err(|e| format!("job {job:?}: {e}"))?;
         }
         for sc in &self.static_configs {
             for t in &sc.targets {

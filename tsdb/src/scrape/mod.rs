@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use argus_core::series::{stale_nan, Labels};
 
-pub use config::{ScrapeConfig, StaticConfig};
+pub use config::{Relabel, RelabelAction, RelabelConfig, ScrapeConfig, StaticConfig};
 use fetch::Fetcher;
 
 use crate::textparse::{self, Flavor};
@@ -60,6 +60,7 @@ pub struct Target {
     pub timeout: Duration,
     honor_labels: bool,
     honor_timestamps: bool,
+    relabel: Vec<Relabel>,
     status: Mutex<Status>,
 }
 
@@ -94,6 +95,11 @@ impl Manager {
             if !jobs.insert(c.job_name.clone()) {
                 return Err(format!("job_name {:?} is used twice", c.job_name));
             }
+            let relabel = c
+                .metric_relabel_configs
+                .iter()
+                .map(Relabel::compile)
+                .collect::<Result<Vec<_>, _>>()?;
             for sc in &c.static_configs {
                 for host in &sc.targets {
                     let mut pairs: Vec<(String, String)> = sc
@@ -111,6 +117,7 @@ impl Manager {
                         timeout: c.scrape_timeout,
                         honor_labels: c.honor_labels,
                         honor_timestamps: c.honor_timestamps,
+                        relabel: relabel.clone(),
                         status: Mutex::new(Status {
                             health: Health::Unknown,
                             last_error: String::new(),
@@ -212,10 +219,15 @@ fn ingest(
     });
     let mut batch: Vec<(Labels, i64, f64)> = Vec::new();
     let mut seen = HashSet::new();
+    let mut kept = 0;
     let (up, error, scraped) = match parsed {
         Ok(samples) => {
             let n = samples.len();
             for s in samples {
+                if !t.relabel.iter().all(|r| r.keeps(&s.labels)) {
+                    continue;
+                }
+                kept += 1;
                 let labels = merge_labels(&s.labels, &t.labels, t.honor_labels);
                 let ts = match s.timestamp {
                     Some(ts) if t.honor_timestamps => ts,
@@ -249,7 +261,7 @@ fn ingest(
         report("up", up),
         report("scrape_duration_seconds", took.as_secs_f64()),
         report("scrape_samples_scraped", scraped as f64),
-        report("scrape_samples_post_metric_relabeling", scraped as f64),
+        report("scrape_samples_post_metric_relabeling", kept as f64),
         report("scrape_series_added", res.new_series as f64),
     ];
     if let Ok(r) = db.append(&reports) {
