@@ -6,6 +6,7 @@ mod gen;
 mod http;
 mod procs;
 mod scrape;
+mod tsdb;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -72,6 +73,20 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// The metrics store and PromQL beside Prometheus 2.42 on the same generated data.
+    Tsdb {
+        #[arg(long, default_value_t = 100_000)]
+        series: usize,
+        #[arg(long, default_value_t = 6)]
+        hours: u64,
+        /// Seconds between samples.
+        #[arg(long, default_value_t = 15)]
+        step: u64,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Search latency over ingested generated logs, beside grep over the raw files.
     Search {
         /// Lines to generate and ingest.
@@ -95,6 +110,13 @@ fn main() {
     let res = match cli.cmd {
         Cmd::Collector { files, mib, common } => bench_collector(&files, mib, &common),
         Cmd::E2e { files, mib, common } => bench_e2e(files, mib, &common),
+        Cmd::Tsdb {
+            series,
+            hours,
+            step,
+            runs,
+            common,
+        } => tsdb::bench_tsdb(series, hours, step, runs, &common),
         Cmd::Scrape {
             pods,
             containers_per_pod,
