@@ -25,6 +25,20 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum TsdbCommand {
+    /// Backfills the store from an OpenMetrics text file with timestamps (like
+    /// `promtool tsdb create-blocks-from openmetrics`).
+    Import {
+        /// The OpenMetrics file.
+        file: PathBuf,
+        /// Data directory of the aggregator (metrics go to <data-dir>/metrics)
+        /// [default: ./argus-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Collector and aggregator in one process, with embedded defaults.
     AllInOne {
@@ -85,6 +99,15 @@ enum Command {
         /// Data directory [default: ./argus-data].
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// A target to scrape into the metrics store (repeatable), e.g.
+        /// http://node-a:9401/metrics and http://node-a:9401/metrics/node.
+        #[arg(long = "scrape-target")]
+        scrape_targets: Vec<String>,
+    },
+    /// The embedded metrics store's tools.
+    Tsdb {
+        #[command(subcommand)]
+        command: TsdbCommand,
     },
     /// Prints the version.
     Version,
@@ -157,12 +180,28 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(async move { collector.run(shutdown_signal()).await })?;
             Ok(())
         }
+        Command::Tsdb {
+            command: TsdbCommand::Import { file, data_dir },
+        } => {
+            let dir = data_dir.unwrap_or_else(|| PathBuf::from("./argus-data"));
+            let r = argus_tsdb::import::import(&file, &dir.join("metrics"), &mut std::io::stderr())
+                .with_context(|| format!("cannot import {}", file.display()))?;
+            println!(
+                "imported {} samples of {} series into {}",
+                r.samples,
+                r.series,
+                dir.join("metrics").display()
+            );
+            Ok(())
+        }
         Command::Aggregator {
             config,
             listen,
             data_dir,
+            scrape_targets,
         } => {
             let mut cfg = ArgusConfig::load(config.as_deref())?.aggregator;
+            cfg.metrics.scrape_targets.extend(scrape_targets);
             if let Some(v) = listen {
                 cfg.listen = v;
             }
@@ -206,6 +245,12 @@ fn all_in_one(
     col_cfg.checkpoint_dir = data.join("collector");
     col_cfg.aggregator = format!("http://{}", agg_cfg.listen);
     col_cfg.metrics.single_endpoint.get_or_insert(true);
+    if !col_cfg.listen.is_empty() {
+        agg_cfg.metrics.scrape_configs.extend(local_collector_jobs(
+            &col_cfg.listen,
+            agg_cfg.metrics.scrape_interval,
+        ));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let mut sim = None;
     if demo {
@@ -243,6 +288,43 @@ fn all_in_one(
         let _ = h.join();
     }
     Ok(())
+}
+
+/// all-in-one scrapes its own collector as kube-prometheus scrapes cAdvisor and
+/// node_exporter: `/metrics` as job `cadvisor` (honoring the series' labels; the node
+/// series it also serves are dropped there) and `/metrics/node` as job `node-exporter`.
+fn local_collector_jobs(
+    listen: &str,
+    interval: std::time::Duration,
+) -> Vec<argus_tsdb::scrape::ScrapeConfig> {
+    use argus_tsdb::scrape::{RelabelAction, RelabelConfig, ScrapeConfig, StaticConfig};
+    let job = |name: &str, path: &str, honor: bool, drop_node: bool| ScrapeConfig {
+        job_name: name.into(),
+        scrape_interval: interval,
+        scrape_timeout: interval.min(std::time::Duration::from_secs(10)),
+        metrics_path: path.into(),
+        scheme: "http".into(),
+        honor_labels: honor,
+        honor_timestamps: true,
+        static_configs: vec![StaticConfig {
+            targets: vec![listen.to_string()],
+            labels: Default::default(),
+        }],
+        metric_relabel_configs: if drop_node {
+            vec![RelabelConfig {
+                source_labels: vec!["__name__".into()],
+                separator: ";".into(),
+                regex: "node_.*".into(),
+                action: RelabelAction::Drop,
+            }]
+        } else {
+            Vec::new()
+        },
+    };
+    vec![
+        job("cadvisor", "/metrics", true, true),
+        job("node-exporter", "/metrics/node", false, false),
+    ]
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

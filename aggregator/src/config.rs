@@ -29,6 +29,66 @@ pub struct AggregatorConfig {
     pub max_body_mb: usize,
     /// Bearer token required by the API (`ARGUS_TOKEN` when empty; none when both are).
     pub token: String,
+    /// The embedded metrics store and its scraper.
+    pub metrics: MetricsConfig,
+}
+
+/// The `aggregator.metrics` section.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// How long samples are kept.
+    #[serde(with = "duration_str")]
+    pub retention: Duration,
+    /// How often the store writes a snapshot (and drops the WAL before it).
+    #[serde(with = "duration_str")]
+    pub snapshot_interval: Duration,
+    /// Interval of the jobs made from `--scrape-target` (and all-in-one's own).
+    #[serde(with = "duration_str")]
+    pub scrape_interval: Duration,
+    /// Scrape jobs in Prometheus' `scrape_configs` shape (static targets).
+    pub scrape_configs: Vec<argus_tsdb::scrape::ScrapeConfig>,
+    /// `--scrape-target` URLs (jobs named by path: `/metrics/node` → `node-exporter`,
+    /// `/metrics/cluster` → `kube-state-metrics`, other paths → `cadvisor`).
+    pub scrape_targets: Vec<String>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            retention: Duration::from_secs(24 * 3600),
+            snapshot_interval: Duration::from_secs(15 * 60),
+            scrape_interval: Duration::from_secs(15),
+            scrape_configs: Vec::new(),
+            scrape_targets: Vec::new(),
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// Every job: the configured ones plus one per `--scrape-target`.
+    pub fn jobs(&self) -> Result<Vec<argus_tsdb::scrape::ScrapeConfig>, String> {
+        let mut jobs = self.scrape_configs.clone();
+        for url in &self.scrape_targets {
+            let path = url.split_once("://").map_or("", |(_, r)| r);
+            let path = path.find('/').map_or("/metrics", |i| &path[i..]);
+            let (job, honor) = match path {
+                "/metrics/node" => ("node-exporter", false),
+                "/metrics/cluster" => ("kube-state-metrics", true),
+                _ => ("cadvisor", true),
+            };
+            let mut c = argus_tsdb::scrape::ScrapeConfig::from_url(job, url, self.scrape_interval)?;
+            c.honor_labels = honor;
+            match jobs
+                .iter_mut()
+                .find(|j| j.job_name == job && j.metrics_path == c.metrics_path)
+            {
+                Some(j) => j.static_configs.extend(c.static_configs),
+                None => jobs.push(c),
+            }
+        }
+        Ok(jobs)
+    }
 }
 
 /// Serde helper: durations written as Prometheus durations (`5s`, `7d`).
@@ -54,6 +114,7 @@ impl Default for AggregatorConfig {
             index_memory_mb: 64,
             max_body_mb: 64,
             token: String::new(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -118,6 +179,29 @@ impl AggregatorConfig {
         if self.token.is_empty() {
             self.token = std::env::var("ARGUS_TOKEN").unwrap_or_default();
         }
+        if self.metrics.retention < Duration::from_secs(60) {
+            return Err(err("aggregator.metrics.retention", "must be at least 1m"));
+        }
+        if self.metrics.snapshot_interval < Duration::from_secs(10) {
+            return Err(err(
+                "aggregator.metrics.snapshot_interval",
+                "must be at least 10s",
+            ));
+        }
+        if self.metrics.scrape_interval < Duration::from_secs(1) {
+            return Err(err(
+                "aggregator.metrics.scrape_interval",
+                "must be at least 1s",
+            ));
+        }
+        let jobs = self.metrics.jobs().map_err(|m| ConfigError {
+            field: "aggregator.metrics.scrape_configs",
+            message: m,
+        })?;
+        argus_tsdb::scrape::Manager::new(&jobs).map_err(|m| ConfigError {
+            field: "aggregator.metrics.scrape_configs",
+            message: m,
+        })?;
         Ok(self)
     }
 }

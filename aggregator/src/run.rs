@@ -8,6 +8,8 @@ use std::time::Duration;
 use crate::api::{self, AppState};
 use crate::config::{AggregatorConfig, ConfigError};
 use crate::store::{StoreConfig, StoreError, TantivyStore};
+use argus_tsdb::scrape::Manager;
+use argus_tsdb::Db;
 
 /// Why the aggregator could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -16,6 +18,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("log store: {0}")]
     Store(#[from] StoreError),
+    #[error("metrics store: {0}")]
+    Metrics(#[from] argus_tsdb::Error),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: String,
@@ -30,6 +34,8 @@ pub enum Error {
 pub struct Aggregator {
     cfg: AggregatorConfig,
     store: Arc<TantivyStore>,
+    metrics: Arc<Db>,
+    scrape: Arc<Manager>,
 }
 
 impl Aggregator {
@@ -44,10 +50,31 @@ impl Aggregator {
             writer_threads: cfg.index_threads,
             writer_memory_bytes: cfg.index_memory_mb * 1024 * 1024,
         })?;
+        let metrics = Db::open(
+            &cfg.data_dir.join("metrics"),
+            argus_tsdb::Options {
+                retention: cfg.metrics.retention,
+            },
+        )?;
+        let jobs = cfg.metrics.jobs().map_err(|message| ConfigError {
+            field: "aggregator.metrics.scrape_configs",
+            message,
+        })?;
+        let scrape = Manager::new(&jobs).map_err(|message| ConfigError {
+            field: "aggregator.metrics.scrape_configs",
+            message,
+        })?;
         Ok(Aggregator {
             cfg,
             store: Arc::new(store),
+            metrics: Arc::new(metrics),
+            scrape: Arc::new(scrape),
         })
+    }
+
+    /// The metrics store.
+    pub fn metrics(&self) -> Arc<Db> {
+        self.metrics.clone()
     }
 
     /// The log store.
@@ -79,6 +106,38 @@ impl Aggregator {
         let state = AppState {
             store: self.store.clone(),
             token: (!self.cfg.token.is_empty()).then(|| Arc::from(self.cfg.token.as_str())),
+            metrics: self.metrics.clone(),
+            scrape: self.scrape.clone(),
+            engine: Arc::new(argus_promql::Engine::new(
+                argus_promql::EngineOptions::default(),
+            )),
+        };
+        let scrapers = self.scrape.start(self.metrics.clone());
+        let metrics_housekeeping = {
+            let db = self.metrics.clone();
+            let every = self.cfg.metrics.snapshot_interval;
+            tokio::spawn(async move {
+                let mut retention = tokio::time::interval(Duration::from_secs(60));
+                let mut snapshot = tokio::time::interval(every);
+                snapshot.tick().await;
+                loop {
+                    let db = db.clone();
+                    tokio::select! {
+                        _ = retention.tick() => {
+                            let _ = tokio::task::spawn_blocking(move || {
+                                db.apply_retention(argus_core::time::now_ns() / 1_000_000)
+                            }).await;
+                        }
+                        _ = snapshot.tick() => {
+                            let _ = tokio::task::spawn_blocking(move || {
+                                if let Err(e) = db.snapshot() {
+                                    tracing::error!(error = %e, "cannot write the metrics snapshot");
+                                }
+                            }).await;
+                        }
+                    }
+                }
+            })
         };
         let app = api::router(state, self.cfg.max_body_mb * 1024 * 1024);
         let store = self.store.clone();
@@ -104,6 +163,17 @@ impl Aggregator {
             .await
             .map_err(Error::Serve);
         housekeeping.abort();
+        metrics_housekeeping.abort();
+        for s in scrapers {
+            s.abort();
+        }
+        let db = self.metrics.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = db.snapshot() {
+                tracing::error!(error = %e, "cannot write the metrics snapshot");
+            }
+        })
+        .await;
         let store = self.store.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let _ = store.snapshot();

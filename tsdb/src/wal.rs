@@ -221,10 +221,7 @@ pub fn replay(dir: &Path, from: u64, mut f: impl FnMut(Record)) -> Result<u64> {
             .and_then(|mut fh| fh.read_to_end(&mut bytes))
             .map_err(io_err(&path))?;
         let mut at = 0usize;
-        loop {
-            let Some(head) = bytes.get(at..at + 8) else {
-                break;
-            };
+        while let Some(head) = bytes.get(at..at + 8) {
             let len = u32::from_le_bytes([head[0], head[1], head[2], head[3]]) as usize;
             let crc = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
             let Some(p) = bytes.get(at + 8..at + 8 + len) else {

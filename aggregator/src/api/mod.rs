@@ -3,6 +3,7 @@
 
 mod error;
 mod ingest;
+mod prom;
 mod search;
 mod self_metrics;
 mod tail;
@@ -25,6 +26,9 @@ use crate::store::TantivyStore;
 pub struct AppState {
     pub store: Arc<TantivyStore>,
     pub token: Option<Arc<str>>,
+    pub metrics: Arc<argus_tsdb::Db>,
+    pub scrape: Arc<argus_tsdb::scrape::Manager>,
+    pub engine: Arc<argus_promql::Engine>,
 }
 
 /// The API router.
@@ -34,6 +38,21 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/loki/api/v1/push", post(ingest::loki))
         .route("/api/v1/logs/search", get(search::get).post(search::post))
         .route("/api/v1/logs/tail", get(tail::tail))
+        .route("/api/v1/query", get(prom::query).post(prom::query_form))
+        .route(
+            "/api/v1/query_range",
+            get(prom::query_range).post(prom::query_range_form),
+        )
+        .route("/api/v1/series", get(prom::series).post(prom::series_form))
+        .route("/api/v1/labels", get(prom::labels).post(prom::labels_form))
+        .route("/api/v1/label/{name}/values", get(prom::label_values))
+        .route("/api/v1/targets", get(prom::targets))
+        .route("/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route("/api/v1/metadata", get(prom::metadata))
+        .route(
+            "/api/v1/query_exemplars",
+            get(prom::exemplars).post(prom::exemplars),
+        )
         .route("/metrics", get(self_metrics::metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))

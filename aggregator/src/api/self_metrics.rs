@@ -82,6 +82,54 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
         );
     }
+    let db = state.metrics.clone();
+    let st = tokio::task::spawn_blocking(move || db.stats())
+        .await
+        .unwrap_or_default();
+    let tsdb: [(&str, &str, &str, f64); 4] = [
+        (
+            "argus_tsdb_head_series",
+            "gauge",
+            "Series in the metrics store.",
+            st.series as f64,
+        ),
+        (
+            "argus_tsdb_head_samples",
+            "gauge",
+            "Samples in the metrics store.",
+            st.samples as f64,
+        ),
+        (
+            "argus_tsdb_head_chunks",
+            "gauge",
+            "Compressed chunks in the metrics store.",
+            st.chunks as f64,
+        ),
+        (
+            "argus_tsdb_head_chunk_bytes",
+            "gauge",
+            "Bytes of compressed samples in the metrics store.",
+            st.chunk_bytes as f64,
+        ),
+    ];
+    for (name, kind, help, v) in tsdb {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        );
+    }
+    let _ = write!(
+        out,
+        "# HELP argus_scrape_target_up Whether the last scrape of a target succeeded.\n# TYPE argus_scrape_target_up gauge\n"
+    );
+    for t in state.scrape.targets() {
+        let up = u8::from(t.status().health == argus_tsdb::scrape::Health::Up);
+        let _ = writeln!(
+            out,
+            "argus_scrape_target_up{{job={:?},url={:?}}} {up}",
+            t.job, t.url
+        );
+    }
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         out,

@@ -1,0 +1,295 @@
+//! The embedded metrics store end to end, as users run it: all-in-one scraping its own
+//! collector, Prometheus' HTTP API over it (as Grafana calls it), staleness when a series
+//! or a target goes away, persistence across restarts, and `argus tsdb import`.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+fn api(addr: &str, path: &str) -> Value {
+    let r = get(addr, path).unwrap_or_else(|| panic!("no answer from {addr}{path}"));
+    let v = r.json();
+    assert_eq!(v["status"], "success", "{path}: {v}");
+    v["data"].clone()
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// A scrape target whose body the test sets (None: answer 500).
+fn fake_target() -> (String, Arc<Mutex<Option<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let body: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(Some(String::new())));
+    let b = body.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let resp = match b.lock().unwrap().clone() {
+                Some(text) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                ),
+                None => "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+            };
+            let _ = c.write_all(resp.as_bytes());
+        }
+    });
+    (addr, body)
+}
+
+#[test]
+fn all_in_one_scrapes_its_collector_into_the_prometheus_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let api_addr = format!("127.0.0.1:{}", free_port());
+    let col = format!("127.0.0.1:{}", free_port());
+    let cfg = dir.path().join("argus.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "collector:\n  listen: \"{col}\"\naggregator:\n  metrics:\n    scrape_interval: 1s\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let start = |name: &str| {
+        Proc::start(
+            name,
+            &[
+                "all-in-one",
+                "--config",
+                cfg.to_str().unwrap(),
+                "--data-dir",
+                data.to_str().unwrap(),
+                "--listen",
+                &api_addr,
+            ],
+            dir.path(),
+        )
+    };
+    let mut p = start("aio");
+    wait_healthy(&api_addr);
+    let targets = wait_for(Duration::from_secs(30), "both targets up", || {
+        let d = api(&api_addr, "/api/v1/targets");
+        let t = d["activeTargets"].as_array()?.clone();
+        (t.len() == 2 && t.iter().all(|x| x["health"] == "up")).then_some(t)
+    });
+    let pools: Vec<&str> = targets
+        .iter()
+        .map(|t| t["scrapePool"].as_str().unwrap())
+        .collect();
+    assert!(
+        pools.contains(&"cadvisor") && pools.contains(&"node-exporter"),
+        "{pools:?}"
+    );
+    assert_eq!(targets[0]["scrapeInterval"], "1s");
+
+    let jobs = api(&api_addr, "/api/v1/label/job/values");
+    assert_eq!(jobs, serde_json::json!(["cadvisor", "node-exporter"]));
+    let up = api(
+        &api_addr,
+        &format!("/api/v1/series?match[]=up&start={}", now() - 60.0),
+    );
+    assert_eq!(up.as_array().unwrap().len(), 2, "{up}");
+    // The node series the collector's /metrics also carries are dropped from job cadvisor.
+    let dup = api(
+        &api_addr,
+        &format!(
+            "/api/v1/series?match[]={}",
+            enc("{job=\"cadvisor\",__name__=~\"node_.*\"}")
+        ),
+    );
+    assert_eq!(dup, serde_json::json!([]));
+    let node = api(
+        &api_addr,
+        &format!("/api/v1/series?match[]={}", enc("node_load1")),
+    );
+    assert_eq!(node[0]["job"], "node-exporter");
+    let names = api(&api_addr, "/api/v1/labels");
+    for n in ["__name__", "job", "instance", "id", "cpu"] {
+        assert!(
+            names.as_array().unwrap().iter().any(|x| x == n),
+            "label {n} in {names}"
+        );
+    }
+    // Bad requests answer in Prometheus' error envelope.
+    let bad = get(&api_addr, "/api/v1/series").unwrap();
+    assert_eq!(bad.status, 400);
+    assert_eq!(bad.json()["errorType"], "bad_data");
+    let bad = get(&api_addr, &format!("/api/v1/series?match[]={}", enc("up{"))).unwrap();
+    assert_eq!(bad.status, 400, "{}", bad.text());
+
+    // Restart: what was scraped is still there.
+    // Only samples from before the restart count: the new process scrapes after `to`.
+    let (from, to) = (now() - 600.0, now());
+    let before = api(
+        &api_addr,
+        &format!("/api/v1/series?match[]=up&start={from}&end={to}"),
+    );
+    p.terminate();
+    let _p = start("aio2");
+    wait_healthy(&api_addr);
+    let after = api(
+        &api_addr,
+        &format!("/api/v1/series?match[]=up&start={from}&end={to}"),
+    );
+    assert_eq!(
+        before.as_array().unwrap().len(),
+        after.as_array().unwrap().len(),
+        "after a restart: {after}\nfirst run:\n{}\nsecond run:\n{}",
+        std::fs::read_to_string(dir.path().join("aio.log")).unwrap_or_default(),
+        std::fs::read_to_string(dir.path().join("aio2.log")).unwrap_or_default()
+    );
+}
+
+#[test]
+fn staleness_and_down_targets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, body) = fake_target();
+    *body.lock().unwrap() = Some("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\n".into());
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let cfg = dir.path().join("argus.yaml");
+    std::fs::write(&cfg, "aggregator:\n  metrics:\n    scrape_interval: 1s\n").unwrap();
+    let _p = Proc::start(
+        "agg",
+        &[
+            "aggregator",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            &addr,
+            "--data-dir",
+            dir.path().join("data").to_str().unwrap(),
+            "--scrape-target",
+            &format!("http://{target}/metrics"),
+        ],
+        dir.path(),
+    );
+    wait_healthy(&addr);
+    let series = |sel: &str| {
+        api(
+            &addr,
+            &format!(
+                "/api/v1/series?match[]={}&start={}",
+                enc(sel),
+                now() - 3600.0
+            ),
+        )
+    };
+    wait_for(Duration::from_secs(20), "two series of a", || {
+        (series("a").as_array()?.len() == 2).then_some(())
+    });
+    let s = series("a");
+    assert_eq!(s[0]["job"], "cadvisor");
+    assert_eq!(s[0]["instance"], target.as_str());
+    // One series goes away, then the whole target.
+    *body.lock().unwrap() = Some("a{x=\"1\"} 1\n".into());
+    std::thread::sleep(Duration::from_millis(2500));
+    *body.lock().unwrap() = None;
+    wait_for(Duration::from_secs(20), "target down", || {
+        let t = api(&addr, "/api/v1/targets");
+        let t0 = t["activeTargets"][0].clone();
+        (t0["health"] == "down" && t0["lastError"].as_str()?.contains("500")).then_some(())
+    });
+    // Staleness markers end both series: instant queries see nothing now.
+    std::thread::sleep(Duration::from_millis(1500));
+    let q = api(&addr, &format!("/api/v1/query?query={}", enc("a")));
+    assert_eq!(
+        q["result"],
+        serde_json::json!([]),
+        "stale series are not returned: {q}"
+    );
+    let up = api(&addr, &format!("/api/v1/query?query={}", enc("up")));
+    assert_eq!(up["result"][0]["value"][1], "0");
+}
+
+#[test]
+fn tsdb_import_then_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.om");
+    let t0 = (now() as i64 / 60) * 60 - 3600;
+    let mut text = String::from("# TYPE http_requests counter\n");
+    for i in 0..240 {
+        text.push_str(&format!(
+            "http_requests_total{{code=\"200\"}} {} {}\n",
+            i * 10,
+            t0 + i * 15
+        ));
+    }
+    text.push_str("# EOF\n");
+    std::fs::write(&file, text).unwrap();
+    let data = dir.path().join("data");
+    let out = Command::new(bin())
+        .args([
+            "tsdb",
+            "import",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported 240 samples of 1 series"));
+    let bad = dir.path().join("bad.om");
+    std::fs::write(&bad, "x{a=\"1\"} 1 100\nx{a=} 2 200\n").unwrap();
+    let out = Command::new(bin())
+        .args([
+            "tsdb",
+            "import",
+            bad.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.om") && err.contains("line 2"), "{err}");
+
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _p = aggregator(port, &data, dir.path());
+    let at = t0 + 239 * 15;
+    let q = api(
+        &addr,
+        &format!(
+            "/api/v1/query?query={}&time={at}",
+            enc("rate(http_requests_total[5m])")
+        ),
+    );
+    let v: f64 = q["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((v - 10.0 / 15.0).abs() < 1e-9, "{q}");
+    let r = api(
+        &addr,
+        &format!(
+            "/api/v1/query_range?query={}&start={}&end={at}&step=60",
+            enc("http_requests_total"),
+            t0
+        ),
+    );
+    assert_eq!(r["resultType"], "matrix");
+    assert_eq!(r["result"][0]["values"].as_array().unwrap().len(), 60);
+}
