@@ -5,7 +5,7 @@ use anyhow::Context;
 use serde::Deserialize;
 use std::path::Path;
 
-use argus_aggregator::AggregatorConfig;
+use argus_aggregator::{AggregatorConfig, AlertingConfig};
 use argus_collector::CollectorConfig;
 
 /// `auth:` section.
@@ -22,6 +22,7 @@ pub struct AuthConfig {
 pub struct ArgusConfig {
     pub collector: CollectorConfig,
     pub aggregator: AggregatorConfig,
+    pub alerting: AlertingConfig,
     pub auth: AuthConfig,
 }
 

@@ -25,6 +25,20 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum RulesCommand {
+    /// Checks rule files; exit 1 with file:line errors when one is wrong.
+    Check {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Runs rule unit tests in promtool's format; exit 1 when any fails.
+    Test {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum TsdbCommand {
     /// Backfills the store from an OpenMetrics text file with timestamps (like
     /// `promtool tsdb create-blocks-from openmetrics`).
@@ -103,6 +117,18 @@ enum Command {
         /// http://node-a:9401/metrics and http://node-a:9401/metrics/node.
         #[arg(long = "scrape-target")]
         scrape_targets: Vec<String>,
+        /// Prometheus rule files to evaluate (glob, repeatable).
+        #[arg(long = "rules")]
+        rules: Vec<String>,
+        /// Base URL of argus used in alert links and templates ($externalURL).
+        #[arg(long)]
+        external_url: Option<String>,
+    },
+    /// Prometheus rule files: `check` (like `promtool check rules`) and `test` (like
+    /// `promtool test rules`, same file format).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
     },
     /// The embedded metrics store's tools.
     Tsdb {
@@ -180,6 +206,13 @@ fn run(cli: Cli) -> Result<()> {
             runtime()?.block_on(async move { collector.run(shutdown_signal()).await })?;
             Ok(())
         }
+        Command::Rules { command } => {
+            let code = match command {
+                RulesCommand::Check { files } => argus_alerting::run_check(&files),
+                RulesCommand::Test { files } => argus_alerting::run_tests(&files),
+            };
+            std::process::exit(code);
+        }
         Command::Tsdb {
             command: TsdbCommand::Import { file, data_dir },
         } => {
@@ -199,8 +232,16 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             data_dir,
             scrape_targets,
+            rules,
+            external_url,
         } => {
-            let mut cfg = ArgusConfig::load(config.as_deref())?.aggregator;
+            let file = ArgusConfig::load(config.as_deref())?;
+            let mut cfg = file.aggregator;
+            let mut alerting = file.alerting;
+            alerting.rule_files.extend(rules);
+            if let Some(u) = external_url {
+                alerting.external_url = u;
+            }
             cfg.metrics.scrape_targets.extend(scrape_targets);
             if let Some(v) = listen {
                 cfg.listen = v;
@@ -208,7 +249,7 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(v) = data_dir {
                 cfg.data_dir = v;
             }
-            let agg = Aggregator::open(cfg)?;
+            let agg = Aggregator::open(cfg)?.with_rules(alerting)?;
             runtime()?.block_on(async move {
                 let listener = agg.bind().await?;
                 agg.serve(listener, shutdown_signal()).await
@@ -259,7 +300,7 @@ fn all_in_one(
         col_cfg.log_globs = Vec::new();
         sim = Some(demo::spawn(demo::DemoConfig::new(root), stop.clone()));
     }
-    let agg = Aggregator::open(agg_cfg)?;
+    let agg = Aggregator::open(agg_cfg)?.with_rules(file.alerting)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let listener = agg.bind().await?;

@@ -9,8 +9,10 @@
 pub mod api;
 pub mod config;
 pub mod ingest;
+pub mod rules;
 mod run;
 pub mod store;
 
 pub use config::AggregatorConfig;
+pub use rules::AlertingConfig;
 pub use run::Aggregator;

@@ -26,6 +26,8 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    #[error("rules: {0}")]
+    Rules(String),
     #[error("http server: {0}")]
     Serve(std::io::Error),
 }
@@ -36,6 +38,8 @@ pub struct Aggregator {
     store: Arc<TantivyStore>,
     metrics: Arc<Db>,
     scrape: Arc<Manager>,
+    engine: Arc<argus_promql::Engine>,
+    rules: Option<crate::rules::Rules>,
 }
 
 impl Aggregator {
@@ -69,7 +73,23 @@ impl Aggregator {
             store: Arc::new(store),
             metrics: Arc::new(metrics),
             scrape: Arc::new(scrape),
+            engine: Arc::new(argus_promql::Engine::new(
+                argus_promql::EngineOptions::default(),
+            )),
+            rules: None,
         })
+    }
+
+    /// Loads the rule files of `alerting` (none: no rule engine); errors name the file
+    /// and line.
+    pub fn with_rules(mut self, alerting: crate::AlertingConfig) -> Result<Aggregator, Error> {
+        if alerting.rule_files.is_empty() {
+            return Ok(self);
+        }
+        let rules = crate::rules::Rules::new(alerting, self.metrics.clone(), self.engine.clone())
+            .map_err(Error::Rules)?;
+        self.rules = Some(rules);
+        Ok(self)
     }
 
     /// The metrics store.
@@ -108,9 +128,25 @@ impl Aggregator {
             token: (!self.cfg.token.is_empty()).then(|| Arc::from(self.cfg.token.as_str())),
             metrics: self.metrics.clone(),
             scrape: self.scrape.clone(),
-            engine: Arc::new(argus_promql::Engine::new(
-                argus_promql::EngineOptions::default(),
-            )),
+            engine: self.engine.clone(),
+            rules: None,
+        };
+        let mut state = state;
+        let rules_loop = match self.rules {
+            None => None,
+            Some(r) => {
+                let r = Arc::new(r.with_remote(tokio::runtime::Handle::current()));
+                state.rules = Some(r.clone());
+                Some(tokio::spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_secs(1));
+                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+                    loop {
+                        tick.tick().await;
+                        let r = r.clone();
+                        let _ = tokio::task::spawn_blocking(move || r.tick()).await;
+                    }
+                }))
+            }
         };
         let scrapers = self.scrape.start(self.metrics.clone());
         let metrics_housekeeping = {
@@ -164,6 +200,9 @@ impl Aggregator {
             .map_err(Error::Serve);
         housekeeping.abort();
         metrics_housekeeping.abort();
+        if let Some(r) = rules_loop {
+            r.abort();
+        }
         for s in scrapers {
             s.abort();
         }

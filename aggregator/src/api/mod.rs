@@ -29,6 +29,7 @@ pub struct AppState {
     pub metrics: Arc<argus_tsdb::Db>,
     pub scrape: Arc<argus_tsdb::scrape::Manager>,
     pub engine: Arc<argus_promql::Engine>,
+    pub rules: Option<Arc<crate::rules::Rules>>,
 }
 
 /// The API router.
@@ -47,6 +48,9 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/v1/labels", get(prom::labels).post(prom::labels_form))
         .route("/api/v1/label/{name}/values", get(prom::label_values))
         .route("/api/v1/targets", get(prom::targets))
+        .route("/api/v1/rules", get(prom::rules))
+        .route("/api/v1/alerts", get(prom::alerts))
+        .route("/-/reload", post(prom::reload))
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
         .route("/api/v1/metadata", get(prom::metadata))
         .route(

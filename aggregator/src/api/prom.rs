@@ -407,3 +407,62 @@ pub async fn metadata() -> Response {
 pub async fn exemplars() -> Response {
     success(json!([]))
 }
+
+pub async fn rules(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::merge(q, "");
+    let filter = argus_alerting::api::RulesFilter {
+        kind: p.get("type").map(str::to_string),
+        rule_names: p
+            .all("rule_name[]")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        rule_groups: p
+            .all("rule_group[]")
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        files: p.all("file[]").into_iter().map(str::to_string).collect(),
+    };
+    if let Some(k) = &filter.kind {
+        if k != "alert" && k != "record" {
+            return ApiError::bad_data(format!(
+                "invalid parameter \"type\": unsupported type {k:?}"
+            ))
+            .into_response();
+        }
+    }
+    match &state.rules {
+        None => success(json!({"groups": []})),
+        Some(r) => {
+            let m = r.manager.lock().unwrap_or_else(|e| e.into_inner());
+            Json(m.rules_json(&filter)).into_response()
+        }
+    }
+}
+
+pub async fn alerts(State(state): State<AppState>) -> Response {
+    match &state.rules {
+        None => success(json!({"alerts": []})),
+        Some(r) => {
+            let m = r.manager.lock().unwrap_or_else(|e| e.into_inner());
+            Json(m.alerts_json()).into_response()
+        }
+    }
+}
+
+/// `POST /-/reload`: re-reads the rule files; the old rules stay on an error.
+pub async fn reload(State(state): State<AppState>) -> Response {
+    let Some(r) = state.rules.clone() else {
+        return (StatusCode::OK, "no rule files configured\n").into_response();
+    };
+    match tokio::task::spawn_blocking(move || r.reload()).await {
+        Ok(Ok(n)) => (StatusCode::OK, format!("reloaded {n} rule groups\n")).into_response(),
+        Ok(Err(e)) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("failed to reload config: {e}\n"),
+        )
+            .into_response(),
+        Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
+}
