@@ -1,0 +1,158 @@
+//! The PromQL differential test through the product, as a user would load data: the same
+//! generated OpenMetrics file goes into Prometheus 2.42 (`promtool tsdb
+//! create-blocks-from openmetrics`) and into argus (`argus tsdb import`, then the
+//! aggregator's HTTP API); every query of the corpus runs on both APIs as instant and range
+//! queries, and the JSON results must agree. (`promql/tests/differential.rs` runs the same
+//! corpus against the engine directly.)
+#![allow(clippy::unwrap_used)]
+
+mod common;
+#[path = "../promql/tests/support/mod.rs"]
+mod support;
+
+use common::*;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+use support::compare::{compare, normalize};
+use support::corpus::QUERIES;
+use support::dataset::{generate, SPAN, T0, T1};
+
+fn answer(addr: &str, path: &str) -> Result<serde_json::Value, String> {
+    let r = get(addr, path).ok_or_else(|| format!("no answer from {addr}"))?;
+    let j: serde_json::Value = serde_json::from_slice(&r.body).map_err(|e| format!("json: {e}"))?;
+    if j["status"] == "success" {
+        Ok(j["data"].clone())
+    } else {
+        Err(format!("{}: {}", j["errorType"], j["error"]))
+    }
+}
+
+struct Kill(std::process::Child);
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn argus_api_matches_prometheus_api_on_imported_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.om");
+    std::fs::write(&file, generate()).unwrap();
+
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&file)
+        .arg(dir.path().join("prom"))
+        .output()
+        .expect("promtool (Debian package prometheus) must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prom_addr = format!("127.0.0.1:{}", free_port());
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global:\n  scrape_interval: 15s\n",
+    )
+    .unwrap();
+    let _prom = Kill(
+        Command::new("prometheus")
+            .arg(format!(
+                "--config.file={}",
+                dir.path().join("prometheus.yml").display()
+            ))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("prom").display()
+            ))
+            .arg("--storage.tsdb.retention.time=100y")
+            .arg(format!("--web.listen-address={prom_addr}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus must be installed"),
+    );
+
+    let data = dir.path().join("argus");
+    let out = Command::new(bin())
+        .args([
+            "tsdb",
+            "import",
+            file.to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = dir.path().join("argus.yaml");
+    std::fs::write(&cfg, "aggregator:\n  metrics:\n    retention: 36500d\n").unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let _argus = Proc::start(
+        "aggregator",
+        &[
+            "aggregator",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--listen",
+            &addr,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    wait_healthy(&addr);
+    wait_for(Duration::from_secs(90), "prometheus ready", || {
+        get(&prom_addr, "/-/ready").filter(|r| r.status == 200)
+    });
+
+    let times = [T0 + 1800, T0 + 3607, T0 + SPAN + 240];
+    let ranges = [(T0, T0 + SPAN, 60), (T0 + 600, T0 + 4200, 37)];
+    let (mut pass, mut fails) = (0, Vec::new());
+    for q in QUERIES {
+        let q = q
+            .replace("{T0}", &T0.to_string())
+            .replace("{T1}", &T1.to_string());
+        let ordered = q.starts_with("sort(") || q.starts_with("sort_desc(");
+        let enc_q = enc(&q);
+        let mut paths: Vec<(String, bool)> = times
+            .iter()
+            .map(|t| (format!("/api/v1/query?query={enc_q}&time={t}"), ordered))
+            .collect();
+        paths.extend(ranges.iter().map(|(s, e, st)| {
+            (
+                format!("/api/v1/query_range?query={enc_q}&start={s}&end={e}&step={st}"),
+                false,
+            )
+        }));
+        for (path, ordered) in paths {
+            let verdict = match (answer(&addr, &path), answer(&prom_addr, &path)) {
+                (Err(_), Err(_)) => Ok(()),
+                (Ok(a), Ok(b)) => match (normalize(&a), normalize(&b)) {
+                    (Ok(na), Ok(nb)) => compare(&na, &nb, ordered),
+                    (Err(e), _) | (_, Err(e)) => Err(format!("json: {e}")),
+                },
+                (Ok(_), Err(b)) => Err(format!("prometheus failed: {b}")),
+                (Err(a), Ok(_)) => Err(format!("argus failed: {a}")),
+            };
+            match verdict {
+                Ok(()) => pass += 1,
+                Err(e) => fails.push(format!("{path}: {e}")),
+            }
+        }
+    }
+    println!("api differential: {pass} passed, {} failed", fails.len());
+    assert!(
+        fails.is_empty(),
+        "{} evaluations differ:\n{}",
+        fails.len(),
+        fails.join("\n")
+    );
+}
