@@ -29,9 +29,21 @@ impl BitWriter {
         }
     }
 
+    /// The low `n` (≤ 64) bits of `v`, most significant first, a byte at a time.
     fn bits(&mut self, v: u64, n: u8) {
-        for i in (0..n).rev() {
-            self.bit((v >> i) & 1 == 1);
+        let mut left = n;
+        while left > 0 {
+            if self.used == 0 {
+                self.bytes.push(0);
+                self.used = 8;
+            }
+            let take = self.used.min(left);
+            let piece = ((v >> (left - take)) & ((1u64 << take) - 1)) as u8;
+            if let Some(last) = self.bytes.last_mut() {
+                *last |= piece << (self.used - take);
+            }
+            self.used -= take;
+            left -= take;
         }
     }
 
@@ -69,10 +81,23 @@ impl BitReader<'_> {
         Some(b)
     }
 
+    /// `n` (≤ 64) bits, taken a byte at a time.
     fn bits(&mut self, n: u8) -> Option<u64> {
+        let n = usize::from(n);
+        if self.pos + n > self.bytes.len() * 8 {
+            return None;
+        }
         let mut v = 0u64;
-        for _ in 0..n {
-            v = (v << 1) | u64::from(self.bit()?);
+        let mut left = n;
+        while left > 0 {
+            let byte = *self.bytes.get(self.pos / 8)?;
+            let avail = 8 - self.pos % 8;
+            let take = avail.min(left);
+            let piece = (u64::from(byte) >> (avail - take)) & ((1u64 << take) - 1);
+            // `take` < 64 here, so the shift is defined.
+            v = (v << take) | piece;
+            self.pos += take;
+            left -= take;
         }
         Some(v)
     }
@@ -192,6 +217,10 @@ impl Chunk {
         self.max_t = t;
         self.last_v = vb;
         self.count += 1;
+        if self.count == MAX_SAMPLES {
+            // Closed for good: give back the growth slack of the byte vector.
+            self.w.bytes.shrink_to_fit();
+        }
     }
 
     fn write_xor(&mut self, vb: u64) {
