@@ -273,14 +273,6 @@ fn node_exporter(dir: &Path) -> (std::process::Child, String) {
     (child, addr)
 }
 
-struct KillOnDrop(std::process::Child);
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn prom_query(addr: &str, q: &str) -> serde_json::Value {
     let r = get(addr, &format!("/api/v1/query?query={}", enc(q))).expect("prometheus reachable");
     let v = r.json();
@@ -308,33 +300,16 @@ fn real_prometheus_scrapes_both_endpoints() {
         "promtool lints argus' node output for more than node_exporter's: {extra:#?}"
     );
 
-    let prom_port = free_port();
-    let prom_addr = format!("127.0.0.1:{prom_port}");
-    let cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let (_prom, prom_addr) = prometheus(
+        dir.path(),
+        &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n\
              - job_name: argus-cadvisor\n  honor_labels: true\n  static_configs:\n    - targets: ['{addr}']\n\
              - job_name: node-exporter\n  metrics_path: /metrics/node\n  static_configs:\n    - targets: ['{addr}']\n"
         ),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log))
-        .spawn()
-        .expect("prometheus (Debian package) must be installed");
-    let _prom = KillOnDrop(prom);
+        &[],
+    );
     let up = wait_for(Duration::from_secs(60), "both targets up", || {
-        get(&prom_addr, "/-/ready").filter(|r| r.status == 200)?;
         let r = prom_query(&prom_addr, "up == 1");
         (r.as_array()?.len() == 2).then_some(r)
     });

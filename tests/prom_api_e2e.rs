@@ -6,19 +6,11 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-
-fn api(addr: &str, path: &str) -> Value {
-    let r = get(addr, path).unwrap_or_else(|| panic!("no answer from {addr}{path}"));
-    let v = r.json();
-    assert_eq!(v["status"], "success", "{path}: {v}");
-    v["data"].clone()
-}
 
 fn now() -> f64 {
     std::time::SystemTime::now()

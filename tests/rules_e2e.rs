@@ -6,17 +6,9 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
-
-fn api(addr: &str, path: &str) -> Value {
-    let r = get(addr, path).unwrap_or_else(|| panic!("no answer from {addr}{path}"));
-    let v = r.json();
-    assert_eq!(v["status"], "success", "{path}: {v}");
-    v["data"].clone()
-}
 
 fn alert_state(addr: &str) -> Option<String> {
     let a = api(addr, "/api/v1/alerts");
@@ -259,33 +251,11 @@ fn rules_on_a_remote_prometheus_datasource() {
             let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
         }
     });
-    let prom_addr = format!("127.0.0.1:{}", free_port());
-    let pcfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &pcfg,
-        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: remote\n    static_configs:\n      - targets: ['{target}']\n"),
-    )
-    .unwrap();
-    let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let mut prom = Command::new("prometheus")
-        .arg(format!("--config.file={}", pcfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("tsdb").display()
-        ))
-        .arg(format!("--web.listen-address={prom_addr}"))
-        .stdout(std::process::Stdio::from(log.try_clone().unwrap()))
-        .stderr(std::process::Stdio::from(log))
-        .spawn()
-        .expect("prometheus (Debian package) must be installed");
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _k = Kill(&mut prom);
+    let (_prom, prom_addr) = prometheus(
+        dir.path(),
+        &format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: remote\n    static_configs:\n      - targets: ['{target}']\n"),
+        &[],
+    );
     wait_for(
         Duration::from_secs(60),
         "prometheus has remote_only",

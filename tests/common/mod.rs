@@ -249,3 +249,47 @@ pub fn rfc3339_nano(secs: i64, nanos: u32) -> String {
         sod % 60
     )
 }
+
+/// `data` of a Prometheus-API answer, asserting `status: success`.
+pub fn api(addr: &str, path: &str) -> serde_json::Value {
+    let r = get(addr, path).unwrap_or_else(|| panic!("no answer from {addr}{path}"));
+    let v = r.json();
+    assert_eq!(v["status"], "success", "{path}: {v}");
+    v["data"].clone()
+}
+
+/// A child process (not argus) killed and reaped when dropped.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts the real Prometheus (Debian's `prometheus`) on a free loopback port with this
+/// config and storage under `dir`; returns it once ready, with its address.
+pub fn prometheus(dir: &Path, config: &str, extra: &[&str]) -> (KillOnDrop, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = dir.join("prometheus.yml");
+    std::fs::write(&cfg, config).unwrap();
+    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prom-tsdb").display()
+        ))
+        .arg(format!("--web.listen-address={addr}"))
+        .args(extra)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("prometheus (Debian package) must be installed");
+    let p = KillOnDrop(child);
+    wait_for(Duration::from_secs(90), "prometheus ready", || {
+        get(&addr, "/-/ready").filter(|r| r.status == 200)
+    });
+    (p, addr)
+}

@@ -275,6 +275,13 @@ impl Chunk {
 /// Decodes `count` samples from chunk bytes; stops early (shorter result) on bad data.
 pub fn decode(bytes: &[u8], count: u16) -> Vec<Sample> {
     let mut out = Vec::with_capacity(usize::from(count));
+    decode_into(bytes, count, i64::MIN, i64::MAX, &mut out);
+    out
+}
+
+/// Appends the samples with `mint <= t <= maxt` to `out`, stopping at the first past
+/// `maxt` (timestamps increase) or at bad data.
+pub fn decode_into(bytes: &[u8], count: u16, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
     let mut r = BitReader { bytes, pos: 0 };
     let (mut t, mut delta, mut vb) = (0i64, 0i64, 0u64);
     let (mut leading, mut trailing) = (0u8, 0u8);
@@ -312,15 +319,16 @@ pub fn decode(bytes: &[u8], count: u16) -> Vec<Sample> {
             }
             Some(())
         })();
-        if ok.is_none() {
+        if ok.is_none() || t > maxt {
             break;
         }
-        out.push(Sample {
-            t,
-            v: f64::from_bits(vb),
-        });
+        if t >= mint {
+            out.push(Sample {
+                t,
+                v: f64::from_bits(vb),
+            });
+        }
     }
-    out
 }
 
 fn read_xor(r: &mut BitReader<'_>, prev: u64, leading: &mut u8, trailing: &mut u8) -> Option<u64> {
@@ -391,6 +399,19 @@ mod tests {
             (9_000_000_001, f64::MIN_POSITIVE),
             (9_000_000_003, f64::MAX),
         ]);
+    }
+
+    #[test]
+    fn decodes_a_window() {
+        let mut c = Chunk::new();
+        for i in 0..120 {
+            c.append(i * 10, i as f64);
+        }
+        let mut out = Vec::new();
+        decode_into(c.bytes(), c.len(), 95, 300, &mut out);
+        assert_eq!(out.first().map(|s| s.t), Some(100));
+        assert_eq!(out.last().map(|s| s.t), Some(300));
+        assert_eq!(out.len(), 21);
     }
 
     #[test]

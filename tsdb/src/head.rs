@@ -234,11 +234,7 @@ impl Head {
             if c.is_empty() || c.max_t() < mint || c.min_t() > maxt {
                 continue;
             }
-            out.extend(
-                c.samples()
-                    .into_iter()
-                    .filter(|x| x.t >= mint && x.t <= maxt),
-            );
+            crate::chunk::decode_into(c.bytes(), c.len(), mint, maxt, &mut out);
         }
         out
     }
