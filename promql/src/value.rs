@@ -75,6 +75,113 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The whole HTTP API success body (`{"status":"success","data":{…}}`), written
+    /// straight into a string: the same content as [`Value::to_api_json`] without building a
+    /// JSON tree first (large results are several times faster).
+    pub fn write_api_response(&self, out: &mut String) {
+        out.push_str("{\"status\":\"success\",\"data\":{\"resultType\":\"");
+        out.push_str(self.result_type());
+        out.push_str("\",\"result\":");
+        match self {
+            Value::Scalar { t, v } => write_point(out, *t, *v),
+            Value::String { t, v } => {
+                out.push('[');
+                write_time(out, *t);
+                out.push(',');
+                write_str(out, v);
+                out.push(']');
+            }
+            Value::Vector(samples) => {
+                out.push('[');
+                for (i, s) in samples.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"metric\":");
+                    write_labels(out, &s.labels);
+                    out.push_str(",\"value\":");
+                    write_point(out, s.t, s.v);
+                    out.push('}');
+                }
+                out.push(']');
+            }
+            Value::Matrix(series) => {
+                out.push('[');
+                for (i, s) in series.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"metric\":");
+                    write_labels(out, &s.labels);
+                    out.push_str(",\"values\":[");
+                    for (j, p) in s.samples.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        write_point(out, p.t, p.v);
+                    }
+                    out.push_str("]}");
+                }
+                out.push(']');
+            }
+        }
+        out.push_str("}}");
+    }
+}
+
+fn write_point(out: &mut String, t: i64, v: f64) {
+    out.push('[');
+    write_time(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_value(v));
+    out.push_str("\"]");
+}
+
+fn write_time(out: &mut String, t_ms: i64) {
+    use std::fmt::Write as _;
+    if t_ms % 1000 == 0 {
+        let _ = write!(out, "{}", t_ms / 1000);
+    } else {
+        let _ = write!(out, "{}", t_ms as f64 / 1000.0);
+    }
+}
+
+fn write_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_str(out, &l.name);
+        out.push(':');
+        write_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+/// A JSON string literal, escaped as serde_json escapes.
+fn write_str(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
 fn labels_json(labels: &Labels) -> serde_json::Value {
     let mut m = Map::new();
     for l in labels {
@@ -133,6 +240,23 @@ mod tests {
             m.to_api_json()["result"][0]["values"].to_string(),
             r#"[[1,"0.1"],[2,"1000000000000000000000"]]"#
         );
+        // The direct writer gives the same JSON as the tree.
+        for val in [&v, &m] {
+            let mut body = String::new();
+            val.write_api_response(&mut body);
+            let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+            assert_eq!(parsed["data"], val.to_api_json());
+            assert_eq!(parsed["status"], "success");
+        }
+        let odd = Value::Vector(vec![VectorSample {
+            labels: Labels::new([("a", "q\"\\\n\u{1}é")]),
+            t: -1500,
+            v: -0.0,
+        }]);
+        let mut body = String::new();
+        odd.write_api_response(&mut body);
+        let parsed: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(parsed["data"], odd.to_api_json());
         let s = Value::Scalar { t: 0, v: -0.0 };
         assert_eq!(s.to_api_json()["result"][1], "-0");
         assert_eq!(format_value(1e-7), "0.0000001");

@@ -36,6 +36,81 @@ impl MemSeries {
     }
 }
 
+/// A map from dense series ids to values: a vector indexed by id (ids are handed out in
+/// order), much cheaper than hashing on the query path.
+#[derive(Debug)]
+struct IdMap<T> {
+    slots: Vec<Option<T>>,
+    len: usize,
+}
+
+impl<T> Default for IdMap<T> {
+    fn default() -> Self {
+        IdMap {
+            slots: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> IdMap<T> {
+    fn get(&self, id: &SeriesId) -> Option<&T> {
+        self.slots.get(*id as usize).and_then(Option::as_ref)
+    }
+
+    fn get_mut(&mut self, id: &SeriesId) -> Option<&mut T> {
+        self.slots.get_mut(*id as usize).and_then(Option::as_mut)
+    }
+
+    fn contains_key(&self, id: &SeriesId) -> bool {
+        self.get(id).is_some()
+    }
+
+    fn insert(&mut self, id: SeriesId, v: T) {
+        let i = id as usize;
+        if i >= self.slots.len() {
+            self.slots.resize_with(i + 1, || None);
+        }
+        if self.slots[i].replace(v).is_none() {
+            self.len += 1;
+        }
+    }
+
+    fn remove(&mut self, id: &SeriesId) -> Option<T> {
+        let v = self.slots.get_mut(*id as usize).and_then(Option::take);
+        if v.is_some() {
+            self.len -= 1;
+        }
+        v
+    }
+
+    fn len(&self) -> usize {
+        self.len
+    }
+
+    fn keys(&self) -> impl Iterator<Item = SeriesId> + '_ {
+        self.iter().map(|(id, _)| id)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &T> {
+        self.slots.iter().flatten()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (SeriesId, &T)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_ref().map(|v| (i as SeriesId, v)))
+    }
+
+    fn iter_mut(&mut self) -> impl Iterator<Item = (SeriesId, &mut T)> {
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, v)| v.as_mut().map(|v| (i as SeriesId, v)))
+    }
+}
+
 /// Counts for the store's self-metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct HeadStats {
@@ -49,9 +124,9 @@ pub struct HeadStats {
 
 #[derive(Debug, Default)]
 pub(crate) struct Head {
-    series: HashMap<SeriesId, MemSeries>,
+    series: IdMap<MemSeries>,
     /// Newest timestamp and its value bits per series (saves decoding on append).
-    last: HashMap<SeriesId, (i64, u64)>,
+    last: IdMap<(i64, u64)>,
     by_hash: HashMap<u64, Vec<SeriesId>>,
     postings: HashMap<String, HashMap<String, Vec<SeriesId>>>,
     next_id: SeriesId,
@@ -214,8 +289,7 @@ impl Head {
                 match from_re {
                     Some(ids) => ids.into_iter().filter(|id| check(id)).collect(),
                     None => {
-                        let mut ids: Vec<SeriesId> =
-                            self.series.keys().copied().filter(check).collect();
+                        let mut ids: Vec<SeriesId> = self.series.keys().filter(check).collect();
                         ids.sort_unstable();
                         ids
                     }
@@ -267,7 +341,7 @@ impl Head {
             // Keep the open chunk's series alive while it has recent samples.
             s.chunks.retain(|c| !c.is_empty() && c.max_t() >= cutoff);
             if s.chunks.is_empty() {
-                gone.push(*id);
+                gone.push(id);
             }
         }
         for id in &gone {
@@ -319,7 +393,7 @@ impl Head {
 
     /// Every series with its chunks (snapshots).
     pub fn all(&self) -> impl Iterator<Item = (SeriesId, &MemSeries)> {
-        self.series.iter().map(|(id, s)| (*id, s))
+        self.series.iter()
     }
 }
 

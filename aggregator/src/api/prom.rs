@@ -54,6 +54,17 @@ fn success(data: Json_) -> Response {
     Json(json!({"status": "success", "data": data})).into_response()
 }
 
+/// A query result written straight to the response body.
+fn json_body(v: &argus_promql::Value) -> Response {
+    let mut body = String::with_capacity(4096);
+    v.write_api_response(&mut body);
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
+}
+
 fn now_ms() -> i64 {
     argus_core::time::now_ns() / 1_000_000
 }
@@ -123,7 +134,7 @@ async fn run_query(state: AppState, p: Params) -> Response {
     let res =
         tokio::task::spawn_blocking(move || state.engine.instant(&*state.metrics, &q, t)).await;
     match res {
-        Ok(Ok(v)) => success(v.to_api_json()),
+        Ok(Ok(v)) => json_body(&v),
         Ok(Err(e)) => exec_error(e).into_response(),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
@@ -183,7 +194,7 @@ async fn run_range(state: AppState, p: Params) -> Response {
     })
     .await;
     match res {
-        Ok(Ok(v)) => success(v.to_api_json()),
+        Ok(Ok(v)) => json_body(&v),
         Ok(Err(e)) => exec_error(e).into_response(),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
     }
