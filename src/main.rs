@@ -68,7 +68,8 @@ enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// The node agent: tails container log files and ships them to the aggregator.
+    /// The node agent: tails container log files and ships them to the aggregator; serves
+    /// container (cAdvisor-compatible) and node (node_exporter-compatible) metrics.
     Collector {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -103,7 +104,8 @@ enum Command {
         #[arg(long)]
         rootfs: Option<PathBuf>,
     },
-    /// The central aggregator: ingest, log store, search API and UI.
+    /// The central aggregator: log ingest, store and search UI; metrics store, scraper,
+    /// PromQL (Prometheus' HTTP API) and rules.
     Aggregator {
         #[arg(long)]
         config: Option<PathBuf>,
