@@ -138,6 +138,19 @@ fn a_rule_on_collector_series_fires_and_resolves() {
             .unwrap()
             > 0.0
     );
+    // The rule engine's own series.
+    let own = get(&api_addr, "/metrics").unwrap().text();
+    let evals: f64 = own
+        .lines()
+        .find_map(|l| l.strip_prefix("argus_rule_evaluations_total "))
+        .expect("argus_rule_evaluations_total")
+        .parse()
+        .unwrap();
+    assert!(evals >= 4.0, "{evals}");
+    assert!(
+        own.contains("argus_rule_group_rules{rule_group=\"logs\""),
+        "{own}"
+    );
     let listed = api(&api_addr, "/api/v1/rules");
     let alert_rule = &listed["groups"][0]["rules"][1];
     assert_eq!(alert_rule["state"], "firing");

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -205,6 +206,10 @@ pub struct Rules {
     remote: Option<RemoteQuerier>,
     /// Alerts of the last evaluations, for the notifier (issue #5).
     pub outgoing: Mutex<Vec<OutgoingAlert>>,
+    /// Rule evaluations and failed ones since start (`argus_rule_evaluations_total`,
+    /// `argus_rule_evaluation_failures_total`).
+    pub evaluations: AtomicU64,
+    pub failures: AtomicU64,
 }
 
 impl Rules {
@@ -229,6 +234,8 @@ impl Rules {
             engine,
             remote: None,
             outgoing: Mutex::new(Vec::new()),
+            evaluations: AtomicU64::new(0),
+            failures: AtomicU64::new(0),
         };
         rules.reload()?;
         Ok(rules)
@@ -274,7 +281,19 @@ impl Rules {
         if !due {
             return;
         }
+        let before: Vec<Option<i64>> = m.groups().iter().map(|g| g.last_eval_ms).collect();
         let alerts = m.run_pending(&ctx);
+        for (g, prev) in m.groups().iter().zip(before) {
+            if g.last_eval_ms != prev {
+                self.evaluations.fetch_add(g.rules.len() as u64, Relaxed);
+                let bad = g
+                    .rules
+                    .iter()
+                    .filter(|r| r.status().health == argus_alerting::eval::Health::Bad)
+                    .count();
+                self.failures.fetch_add(bad as u64, Relaxed);
+            }
+        }
         if !alerts.is_empty() {
             let mut out = self.outgoing.lock().unwrap_or_else(|e| e.into_inner());
             out.extend(alerts);
@@ -282,6 +301,42 @@ impl Rules {
             let n = out.len();
             if n > 10_000 {
                 out.drain(..n - 10_000);
+            }
+        }
+    }
+
+    /// The rule engine's own series (written into the aggregator's `/metrics`).
+    pub fn write_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let m = self.manager.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(out, "# HELP argus_rule_evaluations_total Rule evaluations since start.\n# TYPE argus_rule_evaluations_total counter\nargus_rule_evaluations_total {}", self.evaluations.load(Relaxed));
+        let _ = writeln!(out, "# HELP argus_rule_evaluation_failures_total Rule evaluations that failed since start.\n# TYPE argus_rule_evaluation_failures_total counter\nargus_rule_evaluation_failures_total {}", self.failures.load(Relaxed));
+        type GroupGauge = fn(&argus_alerting::eval::Group) -> f64;
+        let fams: [(&str, &str, GroupGauge); 3] = [
+            (
+                "argus_rule_group_last_duration_seconds",
+                "How long the last evaluation of the group took.",
+                |g| g.eval_seconds,
+            ),
+            (
+                "argus_rule_group_last_evaluation_timestamp_seconds",
+                "When the group was last evaluated.",
+                |g| g.last_eval_ms.map_or(0.0, |t| t as f64 / 1000.0),
+            ),
+            ("argus_rule_group_rules", "Rules in the group.", |g| {
+                g.rules.len() as f64
+            }),
+        ];
+        for (name, help, get) in fams {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            for g in m.groups() {
+                let _ = writeln!(
+                    out,
+                    "{name}{{rule_group={:?},file={:?}}} {}",
+                    g.name,
+                    g.file,
+                    get(g)
+                );
             }
         }
     }

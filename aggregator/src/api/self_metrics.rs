@@ -130,6 +130,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             t.job, t.url
         );
     }
+    if let Some(r) = &state.rules {
+        r.write_metrics(&mut out);
+    }
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         out,
