@@ -86,11 +86,11 @@ impl Appender for DbAppender {
 /// Rule queries sent to a remote Prometheus-compatible API.
 struct RemoteQuerier {
     url: String,
-    client: reqwest_free::Client,
+    client: blocking_http::Client,
 }
 
 /// A tiny blocking HTTP GET over hyper, used from the rule thread.
-mod reqwest_free {
+mod blocking_http {
     use bytes::Bytes;
     use http_body_util::{BodyExt, Empty};
     use hyper_util::client::legacy::{connect::HttpConnector, Client as HClient};
@@ -346,7 +346,7 @@ impl Rules {
         if !self.cfg.datasource.url.is_empty() {
             self.remote = Some(RemoteQuerier {
                 url: self.cfg.datasource.url.trim_end_matches('/').to_string(),
-                client: reqwest_free::Client::new(rt),
+                client: blocking_http::Client::new(rt),
             });
         }
         self
