@@ -6,10 +6,6 @@
 mod common;
 
 use common::*;
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::process::Command;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn now() -> f64 {
@@ -17,30 +13,6 @@ fn now() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs_f64()
-}
-
-/// A scrape target whose body the test sets (None: answer 500).
-fn fake_target() -> (String, Arc<Mutex<Option<String>>>) {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = l.local_addr().unwrap().to_string();
-    let body: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(Some(String::new())));
-    let b = body.clone();
-    std::thread::spawn(move || {
-        for conn in l.incoming() {
-            let Ok(mut c) = conn else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = c.read(&mut buf);
-            let resp = match b.lock().unwrap().clone() {
-                Some(text) => format!(
-                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-                    text.len()
-                ),
-                None => "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
-            };
-            let _ = c.write_all(resp.as_bytes());
-        }
-    });
-    (addr, body)
 }
 
 #[test]
@@ -150,28 +122,22 @@ fn all_in_one_scrapes_its_collector_into_the_prometheus_api() {
 #[test]
 fn staleness_and_down_targets() {
     let dir = tempfile::tempdir().unwrap();
-    let (target, body) = fake_target();
-    *body.lock().unwrap() = Some("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\n".into());
+    let (target, body) = fake_target(Some("# TYPE a gauge\na{x=\"1\"} 1\na{x=\"2\"} 2\n"));
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
     let cfg = dir.path().join("argus.yaml");
     std::fs::write(&cfg, "aggregator:\n  metrics:\n    scrape_interval: 1s\n").unwrap();
-    let _p = Proc::start(
-        "agg",
+    let _p = aggregator_with(
+        port,
+        &dir.path().join("data"),
+        dir.path(),
         &[
-            "aggregator",
             "--config",
             cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            dir.path().join("data").to_str().unwrap(),
             "--scrape-target",
             &format!("http://{target}/metrics"),
         ],
-        dir.path(),
     );
-    wait_healthy(&addr);
     let series = |sel: &str| {
         api(
             &addr,
@@ -225,16 +191,7 @@ fn tsdb_import_then_query() {
     text.push_str("# EOF\n");
     std::fs::write(&file, text).unwrap();
     let data = dir.path().join("data");
-    let out = Command::new(bin())
-        .args([
-            "tsdb",
-            "import",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = tsdb_import(&file, &data);
     assert!(
         out.status.success(),
         "{}",
@@ -243,16 +200,7 @@ fn tsdb_import_then_query() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("imported 240 samples of 1 series"));
     let bad = dir.path().join("bad.om");
     std::fs::write(&bad, "x{a=\"1\"} 1 100\nx{a=} 2 200\n").unwrap();
-    let out = Command::new(bin())
-        .args([
-            "tsdb",
-            "import",
-            bad.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = tsdb_import(&bad, &data);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("bad.om") && err.contains("line 2"), "{err}");

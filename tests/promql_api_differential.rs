@@ -53,16 +53,7 @@ fn argus_api_matches_prometheus_api_on_imported_data() {
     );
 
     let data = dir.path().join("argus");
-    let out = Command::new(bin())
-        .args([
-            "tsdb",
-            "import",
-            file.to_str().unwrap(),
-            "--data-dir",
-            data.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let out = tsdb_import(&file, &data);
     assert!(
         out.status.success(),
         "{}",
@@ -70,21 +61,14 @@ fn argus_api_matches_prometheus_api_on_imported_data() {
     );
     let cfg = dir.path().join("argus.yaml");
     std::fs::write(&cfg, "aggregator:\n  metrics:\n    retention: 36500d\n").unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _argus = Proc::start(
-        "aggregator",
-        &[
-            "aggregator",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
+    let port = free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let _argus = aggregator_with(
+        port,
+        &data,
         dir.path(),
+        &["--config", cfg.to_str().unwrap()],
     );
-    wait_healthy(&addr);
 
     let times = [T0 + 1800, T0 + 3607, T0 + SPAN + 240];
     let ranges = [(T0, T0 + SPAN, 60), (T0 + 600, T0 + 4200, 37)];

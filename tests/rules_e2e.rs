@@ -252,18 +252,9 @@ fn rules_check_and_test_behave_like_promtool() {
 fn rules_on_a_remote_prometheus_datasource() {
     let dir = tempfile::tempdir().unwrap();
     // A target only Prometheus scrapes.
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let target = l.local_addr().unwrap().to_string();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        for c in l.incoming() {
-            let Ok(mut c) = c else { continue };
-            let mut buf = [0u8; 2048];
-            let _ = c.read(&mut buf);
-            let body = "# TYPE remote_only gauge\nremote_only{site=\"x\"} 7\n";
-            let _ = write!(c, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
-        }
-    });
+    let (target, _) = fake_target(Some(
+        "# TYPE remote_only gauge\nremote_only{site=\"x\"} 7\n",
+    ));
     let (_prom, prom_addr) = prometheus(
         dir.path(),
         &format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: remote\n    static_configs:\n      - targets: ['{target}']\n"),
@@ -297,20 +288,12 @@ fn rules_on_a_remote_prometheus_datasource() {
     .unwrap();
     let port = free_port();
     let addr = format!("127.0.0.1:{port}");
-    let _a = Proc::start(
-        "agg",
-        &[
-            "aggregator",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            dir.path().join("data").to_str().unwrap(),
-        ],
+    let _a = aggregator_with(
+        port,
+        &dir.path().join("data"),
         dir.path(),
+        &["--config", cfg.to_str().unwrap()],
     );
-    wait_healthy(&addr);
     let alert = wait_for(Duration::from_secs(30), "RemoteHigh firing", || {
         let a = api(&addr, "/api/v1/alerts");
         let x = a["alerts"].as_array()?.first()?.clone();

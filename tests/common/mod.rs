@@ -206,20 +206,60 @@ pub fn wait_healthy(addr: &str) {
 
 /// Starts an aggregator on `port` with data in `data`.
 pub fn aggregator(port: u16, data: &Path, logs: &Path) -> Proc {
+    aggregator_with(port, data, logs, &[])
+}
+
+/// Starts an aggregator on `port` with data in `data` and more flags; waits until healthy.
+pub fn aggregator_with(port: u16, data: &Path, logs: &Path, extra: &[&str]) -> Proc {
     let listen = format!("127.0.0.1:{port}");
-    let p = Proc::start(
+    let mut args = vec![
         "aggregator",
-        &[
-            "aggregator",
-            "--listen",
-            &listen,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
-        logs,
-    );
+        "--listen",
+        &listen,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let p = Proc::start("aggregator", &args, logs);
     wait_healthy(&listen);
     p
+}
+
+/// Runs `argus tsdb import FILE --data-dir DATA`.
+pub fn tsdb_import(file: &Path, data: &Path) -> std::process::Output {
+    Command::new(bin())
+        .args(["tsdb", "import"])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(data)
+        .output()
+        .unwrap()
+}
+
+/// A scrape target on a free loopback port serving the body the test sets (None: 500).
+pub fn fake_target(
+    body: Option<&str>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Option<String>>>) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap().to_string();
+    let body = std::sync::Arc::new(std::sync::Mutex::new(body.map(str::to_string)));
+    let b = body.clone();
+    std::thread::spawn(move || {
+        for conn in l.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = c.read(&mut buf);
+            let resp = match b.lock().unwrap().clone() {
+                Some(text) => format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+                    text.len()
+                ),
+                None => "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
+            };
+            let _ = c.write_all(resp.as_bytes());
+        }
+    });
+    (addr, body)
 }
 
 /// Formatted by the tests themselves (Howard Hinnant's civil_from_days), not by argus' code.

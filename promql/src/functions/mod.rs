@@ -262,6 +262,7 @@ pub(crate) fn absent_labels(arg: &Expr) -> Labels {
     l
 }
 
+/// Steps at which no series had a sample get 1 (also `absent_over_time`).
 fn absent(input: &[SeriesData], arg: &Expr, s: Steps) -> Val {
     let mut present = vec![false; s.len()];
     for series in input {

@@ -5,7 +5,6 @@
 use argus_core::series::{Labels, Sample, SeriesData};
 use promql_parser::parser::Expr;
 
-use super::absent_labels;
 use crate::error::{eval_err, Result};
 use crate::eval::{check_unique, Evaluator, Steps, Val};
 use crate::gomath::{self, kahan_inc};
@@ -87,33 +86,11 @@ pub(super) fn eval(
     ev.check_deadline()?;
 
     if name == "absent_over_time" {
-        return Ok(Some(absent_over_time(&out, args[mi], s)));
+        // The steps where no window had samples: the same output as `absent`.
+        return Ok(Some(super::absent(&out, args[mi], s)));
     }
     check_unique(&out)?;
     Ok(Some(Val::Vector(out)))
-}
-
-/// Steps at which no series had a sample get 1.
-fn absent_over_time(present: &[SeriesData], arg: &Expr, s: Steps) -> Val {
-    let mut found = vec![false; s.len()];
-    for series in present {
-        for p in &series.samples {
-            found[((p.t - s.start) / s.step) as usize] = true;
-        }
-    }
-    let samples: Vec<Sample> = s
-        .iter()
-        .zip(found)
-        .filter(|(_, f)| !f)
-        .map(|(t, _)| Sample { t, v: 1.0 })
-        .collect();
-    if samples.is_empty() {
-        return Val::Vector(Vec::new());
-    }
-    Val::Vector(vec![SeriesData {
-        labels: absent_labels(arg),
-        samples,
-    }])
 }
 
 /// What a function sees at one step besides the window's samples.
