@@ -3,6 +3,7 @@
 //! (`# HELP`, `# TYPE`, `# UNIT`, `# EOF`) are skipped; exemplars are ignored. Errors name
 //! the line and what was wrong; a parser of outside input never panics.
 
+pub use argus_core::series::{valid_label_name, valid_metric_name};
 use argus_core::series::{Labels, METRIC_NAME};
 
 /// Timestamp units of the two formats.
@@ -95,18 +96,6 @@ pub fn parse(text: &str, flavor: Flavor) -> Result<Vec<Parsed>, ParseError> {
         }
     }
     Ok(out)
-}
-
-pub fn valid_metric_name(n: &str) -> bool {
-    let mut chars = n.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
-}
-
-pub fn valid_label_name(n: &str) -> bool {
-    let mut chars = n.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// Parses `a="x",b="y"}`; returns what follows the closing brace.

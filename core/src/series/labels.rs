@@ -5,6 +5,20 @@ use std::fmt;
 /// The label holding the metric name.
 pub const METRIC_NAME: &str = "__name__";
 
+/// Prometheus' metric name syntax: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub fn valid_metric_name(n: &str) -> bool {
+    let mut b = n.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_' || c == b':')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+/// Prometheus' label name syntax: `[a-zA-Z_][a-zA-Z0-9_]*`.
+pub fn valid_label_name(n: &str) -> bool {
+    let mut b = n.bytes();
+    matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+        && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
 /// One label.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Label {
@@ -154,6 +168,21 @@ impl fmt::Display for Labels {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_syntax() {
+        assert!(valid_metric_name("node_memory_Active_anon_bytes"));
+        assert!(valid_metric_name("job:up:sum"));
+        assert!(!valid_metric_name("node_memory_Active(anon)"));
+        assert!(!valid_metric_name("1abc"));
+        assert!(!valid_metric_name(""));
+        assert!(valid_label_name("_a1"));
+        assert!(!valid_label_name("1a"));
+        assert!(!valid_label_name(""));
+        assert!(!valid_label_name("a-b"));
+        assert!(!valid_label_name("a:b"));
+        assert!(!valid_label_name("é"));
+    }
 
     #[test]
     fn sorted_unique_non_empty() {

@@ -6,7 +6,7 @@ mod labels;
 mod matcher;
 mod mem;
 
-pub use labels::{Label, Labels, METRIC_NAME};
+pub use labels::{valid_label_name, valid_metric_name, Label, Labels, METRIC_NAME};
 pub use matcher::{MatchOp, Matcher, MatcherError};
 pub use mem::MemSource;
 

@@ -19,7 +19,7 @@ use promql_parser::parser::{AtModifier, Expr, Offset};
 use crate::error::{eval_err, Error, Result};
 use crate::functions;
 
-pub(crate) use aggregate::valid_label_name;
+pub(crate) use argus_core::series::valid_label_name;
 
 /// The message of Prometheus' duplicate-series error.
 pub(crate) const DUPLICATE_LABELSET: &str = "vector cannot contain metrics with the same labelset";

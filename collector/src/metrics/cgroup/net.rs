@@ -32,37 +32,25 @@ pub fn read(procfs: &Path, pid: u32) -> Option<Vec<Interface>> {
     Some(parse(&text))
 }
 
-/// Parses `/proc/net/dev` (two header lines, then `name: 16 counters`).
+/// The pod-relevant interfaces of a `/proc/net/dev` (parsed as the node collector does).
 pub fn parse(text: &str) -> Vec<Interface> {
-    let mut out = Vec::new();
-    for line in text.lines().skip(2) {
-        let Some((name, rest)) = line.split_once(':') else {
-            continue;
-        };
-        let name = name.trim();
-        if IGNORED.iter().any(|p| name.starts_with(p)) {
-            continue;
-        }
-        let f: Vec<u64> = rest
-            .split_whitespace()
-            .map(|v| v.parse().unwrap_or(0))
-            .collect();
-        if f.len() < 16 {
-            continue;
-        }
-        out.push(Interface {
-            name: name.to_string(),
-            rx_bytes: f[0],
-            rx_packets: f[1],
-            rx_errors: f[2],
-            rx_dropped: f[3],
-            tx_bytes: f[8],
-            tx_packets: f[9],
-            tx_errors: f[10],
-            tx_dropped: f[11],
-        });
-    }
-    out
+    crate::metrics::node::parse_net_dev(text)
+        .into_iter()
+        .filter(|d| !IGNORED.iter().any(|p| d.name.starts_with(p)))
+        .map(
+            |crate::metrics::node::NetDev { name, counters: f }| Interface {
+                name: name.to_string(),
+                rx_bytes: f[0],
+                rx_packets: f[1],
+                rx_errors: f[2],
+                rx_dropped: f[3],
+                tx_bytes: f[8],
+                tx_packets: f[9],
+                tx_errors: f[10],
+                tx_dropped: f[11],
+            },
+        )
+        .collect()
 }
 
 #[cfg(test)]

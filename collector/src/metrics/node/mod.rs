@@ -54,6 +54,10 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::expo::{Exposition, Kind};
 use crate::metrics::HostPaths;
+/// Names built from file contents are checked before they are written.
+use argus_core::series::valid_metric_name;
+/// `/proc/net/dev` is also read per pod for the container network series.
+pub(crate) use netdev::{parse_net_dev, NetDev};
 
 /// How long one `statfs(2)` may take before its mount point is reported as
 /// `node_filesystem_device_error 1` and skipped until the call returns; node_exporter's
@@ -251,26 +255,10 @@ impl Error {
     }
 }
 
-/// Whether `name` is a valid Prometheus metric name (names built from file contents are
-/// checked before they are written).
-fn valid_metric_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b'a'..=b'z' | b'A'..=b'Z' | b'_' | b':'))
-        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b':')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::metrics::expo::Format;
-
-    #[test]
-    fn metric_names_are_checked() {
-        assert!(valid_metric_name("node_memory_Active_anon_bytes"));
-        assert!(!valid_metric_name("node_memory_Active(anon)"));
-        assert!(!valid_metric_name("1abc"));
-        assert!(!valid_metric_name(""));
-    }
 
     proptest::proptest! {
         /// No parser panics, whatever the file holds.

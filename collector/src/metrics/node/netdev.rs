@@ -33,13 +33,13 @@ const COLUMNS: [&str; 16] = [
 
 /// One interface's counters from `/proc/net/dev`.
 #[derive(Debug, PartialEq)]
-pub(super) struct NetDev<'a> {
+pub(crate) struct NetDev<'a> {
     pub name: &'a str,
     pub counters: [u64; 16],
 }
 
 /// Parses `/proc/net/dev`; the two header lines and malformed lines are skipped.
-pub(super) fn parse_net_dev(text: &str) -> Vec<NetDev<'_>> {
+pub(crate) fn parse_net_dev(text: &str) -> Vec<NetDev<'_>> {
     let mut devs = Vec::new();
     for line in text.lines() {
         let Some(colon) = line.rfind(':') else {
