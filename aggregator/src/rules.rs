@@ -77,7 +77,8 @@ struct DbAppender(Arc<Db>);
 
 impl Appender for DbAppender {
     fn append(&self, labels: &Labels, t: i64, v: f64) {
-        if let Err(e) = self.0.append(&[(labels.clone(), t, v)]) {
+        // Buffered: `Rules::tick` flushes the WAL once after the evaluation.
+        if let Err(e) = self.0.append_buffered(&[(labels.clone(), t, v)]) {
             tracing::error!(error = %e, series = %labels, "cannot store a rule result");
         }
     }
@@ -256,6 +257,10 @@ impl Rules {
                 .collect::<Vec<_>>()
                 .join("\n")
         })?;
+        // Staleness markers of removed rules were appended buffered.
+        if let Err(e) = self.db.flush_wal() {
+            tracing::error!(error = %e, "cannot write rule results to the WAL");
+        }
         Ok(m.groups().len())
     }
 
@@ -283,6 +288,9 @@ impl Rules {
         }
         let before: Vec<Option<i64>> = m.groups().iter().map(|g| g.last_eval_ms).collect();
         let alerts = m.run_pending(&ctx);
+        if let Err(e) = self.db.flush_wal() {
+            tracing::error!(error = %e, "cannot write rule results to the WAL");
+        }
         for (g, prev) in m.groups().iter().zip(before) {
             if g.last_eval_ms != prev {
                 self.evaluations.fetch_add(g.rules.len() as u64, Relaxed);

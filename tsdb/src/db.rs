@@ -96,8 +96,28 @@ impl Db {
         &self.opts
     }
 
-    /// Appends samples (any order of series; each series' samples in time order).
+    /// Appends samples (any order of series; each series' samples in time order) and
+    /// hands the WAL records to the OS.
     pub fn append(&self, batch: &[(Labels, i64, f64)]) -> Result<Appended> {
+        self.append_inner(batch, true)
+    }
+
+    /// As [`Db::append`], but the WAL records stay buffered until [`Db::flush_wal`] (or
+    /// the next flushing append): for many small appends in a row, such as rule results
+    /// written sample by sample. Queries see the samples at once.
+    pub fn append_buffered(&self, batch: &[(Labels, i64, f64)]) -> Result<Appended> {
+        self.append_inner(batch, false)
+    }
+
+    /// Hands buffered WAL records to the OS.
+    pub fn flush_wal(&self) -> Result<()> {
+        match &self.wal {
+            Some(w) => w.lock().unwrap_or_else(|e| e.into_inner()).flush(),
+            None => Ok(()),
+        }
+    }
+
+    fn append_inner(&self, batch: &[(Labels, i64, f64)], flush: bool) -> Result<Appended> {
         let mut res = Appended::default();
         let mut head = self.head.write().unwrap_or_else(|e| e.into_inner());
         let mut wal = self
@@ -124,7 +144,9 @@ impl Db {
         }
         if let Some(w) = wal.as_mut() {
             w.log_samples(&logged)?;
-            w.flush()?;
+            if flush {
+                w.flush()?;
+            }
         }
         Ok(res)
     }
@@ -380,6 +402,23 @@ mod tests {
         );
         // Retention drops old chunks.
         assert!(db.apply_retention(24 * 3600 * 1000 + 3_000_000) >= 1);
+    }
+
+    #[test]
+    fn buffered_appends_are_visible_at_once_and_durable_after_flush() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let h7 = [Matcher::equal("instance", "h7")];
+        {
+            let db = Db::open(d.path(), Options::default()).expect("open");
+            for t in 0..50 {
+                db.append_buffered(&[(up(7), t * 1000, t as f64)])
+                    .expect("append");
+            }
+            assert_eq!(db.select(&h7, 0, i64::MAX)[0].samples.len(), 50);
+            db.flush_wal().expect("flush");
+        }
+        let db = Db::open(d.path(), Options::default()).expect("reopen");
+        assert_eq!(db.select(&h7, 0, i64::MAX)[0].samples.len(), 50);
     }
 
     #[test]
