@@ -11,6 +11,7 @@ pub mod duration;
 pub mod eval;
 pub mod file;
 pub mod gofmt;
+pub mod notify;
 pub mod query;
 pub mod storage;
 pub mod template;
