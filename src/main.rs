@@ -125,6 +125,9 @@ enum Command {
         /// Base URL of argus used in alert links and templates ($externalURL).
         #[arg(long)]
         external_url: Option<String>,
+        /// Notification config in Alertmanager's syntax (routes, receivers, inhibit rules).
+        #[arg(long)]
+        alertmanager_config: Option<String>,
     },
     /// Prometheus rule files: `check` (like `promtool check rules`) and `test` (like
     /// `promtool test rules`, same file format).
@@ -236,6 +239,7 @@ fn run(cli: Cli) -> Result<()> {
             scrape_targets,
             rules,
             external_url,
+            alertmanager_config,
         } => {
             let file = ArgusConfig::load(config.as_deref())?;
             let mut cfg = file.aggregator;
@@ -243,6 +247,9 @@ fn run(cli: Cli) -> Result<()> {
             alerting.rule_files.extend(rules);
             if let Some(u) = external_url {
                 alerting.external_url = u;
+            }
+            if let Some(f) = alertmanager_config {
+                alerting.alertmanager_config = f;
             }
             cfg.metrics.scrape_targets.extend(scrape_targets);
             if let Some(v) = listen {

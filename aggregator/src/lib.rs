@@ -9,6 +9,7 @@
 pub mod api;
 pub mod config;
 pub mod ingest;
+pub mod notifier;
 pub mod rules;
 mod run;
 pub mod store;

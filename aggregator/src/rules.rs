@@ -32,6 +32,11 @@ pub struct AlertingConfig {
     pub external_url: String,
     /// Where rule queries run: empty for the embedded store.
     pub datasource: DatasourceConfig,
+    /// An `alertmanager.yml`-syntax file: routes, receivers, inhibit rules
+    /// (`--alertmanager-config`); empty: alerts are kept (API, silences) but not sent.
+    pub alertmanager_config: String,
+    /// External Alertmanagers the alerts are also forwarded to (`POST /api/v2/alerts`).
+    pub alertmanagers: Vec<String>,
 }
 
 /// `alerting.datasource`.
@@ -50,6 +55,8 @@ impl Default for AlertingConfig {
             external_labels: BTreeMap::new(),
             external_url: String::new(),
             datasource: DatasourceConfig::default(),
+            alertmanager_config: String::new(),
+            alertmanagers: Vec::new(),
         }
     }
 }
@@ -205,8 +212,8 @@ pub struct Rules {
     db: Arc<Db>,
     engine: Arc<argus_promql::Engine>,
     remote: Option<RemoteQuerier>,
-    /// Alerts of the last evaluations, for the notifier (issue #5).
-    pub outgoing: Mutex<Vec<OutgoingAlert>>,
+    /// Alerts of the last evaluations, until the notifier takes them.
+    outgoing: Mutex<Vec<OutgoingAlert>>,
     /// Rule evaluations and failed ones since start (`argus_rule_evaluations_total`,
     /// `argus_rule_evaluation_failures_total`).
     pub evaluations: AtomicU64,
@@ -305,12 +312,17 @@ impl Rules {
         if !alerts.is_empty() {
             let mut out = self.outgoing.lock().unwrap_or_else(|e| e.into_inner());
             out.extend(alerts);
-            // Until the notifier drains them (issue #5), keep only the latest batch.
+            // The notifier takes them every second; bound them should it stall.
             let n = out.len();
             if n > 10_000 {
                 out.drain(..n - 10_000);
             }
         }
+    }
+
+    /// The alerts to send since the last call (Prometheus' resend rules applied).
+    pub fn take_alerts(&self) -> Vec<OutgoingAlert> {
+        std::mem::take(&mut *self.outgoing.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The rule engine's own series (written into the aggregator's `/metrics`).

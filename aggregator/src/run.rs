@@ -28,6 +28,8 @@ pub enum Error {
     },
     #[error("rules: {0}")]
     Rules(String),
+    #[error("{0}")]
+    Notifier(String),
     #[error("http server: {0}")]
     Serve(std::io::Error),
 }
@@ -40,6 +42,7 @@ pub struct Aggregator {
     scrape: Arc<Manager>,
     engine: Arc<argus_promql::Engine>,
     rules: Option<crate::rules::Rules>,
+    notifier: Arc<crate::notifier::Notifier>,
 }
 
 impl Aggregator {
@@ -77,12 +80,18 @@ impl Aggregator {
                 argus_promql::EngineOptions::default(),
             )),
             rules: None,
+            notifier: Arc::new(
+                crate::notifier::Notifier::new(&crate::AlertingConfig::default())
+                    .map_err(Error::Notifier)?,
+            ),
         })
     }
 
     /// Loads the rule files of `alerting` (none: no rule engine); errors name the file
     /// and line.
     pub fn with_rules(mut self, alerting: crate::AlertingConfig) -> Result<Aggregator, Error> {
+        self.notifier =
+            Arc::new(crate::notifier::Notifier::new(&alerting).map_err(Error::Notifier)?);
         if alerting.rule_files.is_empty() {
             return Ok(self);
         }
@@ -130,20 +139,30 @@ impl Aggregator {
             scrape: self.scrape.clone(),
             engine: self.engine.clone(),
             rules: None,
+            notifier: self.notifier.clone(),
         };
         let mut state = state;
+        let notifier_tasks = self.notifier.spawn();
         let rules_loop = match self.rules {
             None => None,
             Some(r) => {
                 let r = Arc::new(r.with_remote(tokio::runtime::Handle::current()));
                 state.rules = Some(r.clone());
+                let notifier = self.notifier.clone();
                 Some(tokio::spawn(async move {
                     let mut tick = tokio::time::interval(Duration::from_secs(1));
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                     loop {
                         tick.tick().await;
-                        let r = r.clone();
-                        let _ = tokio::task::spawn_blocking(move || r.tick()).await;
+                        let r2 = r.clone();
+                        let _ = tokio::task::spawn_blocking(move || r2.tick()).await;
+                        let alerts = r.take_alerts();
+                        if !alerts.is_empty() {
+                            notifier.receive_rule_alerts(
+                                alerts,
+                                argus_core::time::now_ns() / 1_000_000,
+                            );
+                        }
                     }
                 }))
             }
@@ -205,6 +224,9 @@ impl Aggregator {
         }
         for s in scrapers {
             s.abort();
+        }
+        for t in notifier_tasks {
+            t.abort();
         }
         let db = self.metrics.clone();
         let _ = tokio::task::spawn_blocking(move || {

@@ -333,3 +333,147 @@ pub fn prometheus(dir: &Path, config: &str, extra: &[&str]) -> (KillOnDrop, Stri
     });
     (p, addr)
 }
+
+/// One request a [`Sink`] received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Lower-cased header names.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    pub at: Instant,
+}
+
+impl Received {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: {}",
+                self.path,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// An HTTP receiver on a free loopback port that records every request and answers with
+/// `reply(&request) -> (status, body)`; e.g. a webhook endpoint for notifications.
+pub struct Sink {
+    pub addr: String,
+    pub got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+}
+
+impl Sink {
+    pub fn start(reply: impl Fn(&Received) -> (u16, String) + Send + Sync + 'static) -> Sink {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = l.local_addr().unwrap().to_string();
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (g, reply) = (got.clone(), std::sync::Arc::new(reply));
+        std::thread::spawn(move || {
+            for conn in l.incoming() {
+                let Ok(c) = conn else { continue };
+                let (g, reply) = (g.clone(), reply.clone());
+                std::thread::spawn(move || serve_one(c, &g, &*reply));
+            }
+        });
+        Sink { addr, got }
+    }
+
+    /// Answers 200 `ok` to everything.
+    pub fn ok() -> Sink {
+        Sink::start(|_| (200, "ok".into()))
+    }
+
+    pub fn requests(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    /// Requests whose path starts with `prefix`.
+    pub fn to(&self, prefix: &str) -> Vec<Received> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.starts_with(prefix))
+            .collect()
+    }
+}
+
+fn serve_one(
+    mut c: TcpStream,
+    got: &std::sync::Mutex<Vec<Received>>,
+    reply: &(dyn Fn(&Received) -> (u16, String) + Send + Sync),
+) {
+    let _ = c.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 8192];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or("").split_whitespace();
+    let method = first.next().unwrap_or("").to_string();
+    let path = first.next().unwrap_or("").to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = raw[split + 4..].to_vec();
+    while body.len() < len {
+        match c.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => body.extend_from_slice(&buf[..n]),
+        }
+    }
+    let r = Received {
+        method,
+        path,
+        headers,
+        body,
+        at: Instant::now(),
+    };
+    let (status, text) = reply(&r);
+    got.lock().unwrap().push(r);
+    let _ = c.write_all(
+        format!(
+            "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+            text.len()
+        )
+        .as_bytes(),
+    );
+}
+
+/// Starts the real Alertmanager (Debian's `prometheus-alertmanager`, 0.25) on a free
+/// loopback port with this config, clustering off; returns it once ready, with its address.
+pub fn alertmanager(dir: &Path, config: &str) -> (KillOnDrop, String) {
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = dir.join("alertmanager.yml");
+    std::fs::write(&cfg, config).unwrap();
+    let log = std::fs::File::create(dir.join("alertmanager.log")).unwrap();
+    let child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.path={}", dir.join("am-data").display()))
+        .arg(format!("--web.listen-address={addr}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("prometheus-alertmanager (Debian package) must be installed");
+    let p = KillOnDrop(child);
+    wait_for(Duration::from_secs(60), "alertmanager ready", || {
+        get(&addr, "/-/ready").filter(|r| r.status == 200)
+    });
+    (p, addr)
+}

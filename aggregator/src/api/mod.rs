@@ -30,6 +30,7 @@ pub struct AppState {
     pub scrape: Arc<argus_tsdb::scrape::Manager>,
     pub engine: Arc<argus_promql::Engine>,
     pub rules: Option<Arc<crate::rules::Rules>>,
+    pub notifier: Arc<crate::notifier::Notifier>,
 }
 
 /// The API router.

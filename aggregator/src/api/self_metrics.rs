@@ -133,6 +133,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     if let Some(r) = &state.rules {
         r.write_metrics(&mut out);
     }
+    state.notifier.write_metrics(&mut out);
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         out,

@@ -20,7 +20,7 @@ fn store(dir: &Path) -> TantivyStore {
 fn rec(i: usize, ns: &str, msg: &str) -> LogRecord {
     LogRecord {
         timestamp_ns: argus_core::time::now_ns() - 60_000_000_000 + i as i64,
-        stream: if i % 2 == 0 {
+        stream: if i.is_multiple_of(2) {
             Stream::Stdout
         } else {
             Stream::Stderr
@@ -30,7 +30,7 @@ fn rec(i: usize, ns: &str, msg: &str) -> LogRecord {
         namespace: ns.into(),
         pod: format!("pod-{}", i % 3).into(),
         container: "c".into(),
-        node: if i % 3 == 0 {
+        node: if i.is_multiple_of(3) {
             "".into()
         } else {
             format!("node-{}", i % 2).into()
@@ -61,7 +61,7 @@ fn search_matches_a_brute_force_scan() {
     let recs: Vec<LogRecord> = MESSAGES
         .iter()
         .enumerate()
-        .map(|(i, m)| rec(i, if i % 2 == 0 { "a" } else { "b" }, m))
+        .map(|(i, m)| rec(i, if i.is_multiple_of(2) { "a" } else { "b" }, m))
         .collect();
     s.append(recs.clone()).expect("append");
     s.flush().expect("flush");

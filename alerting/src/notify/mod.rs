@@ -5,6 +5,7 @@
 //! receivers that turn a group into a chat message or a webhook call ([`receivers`]),
 //! delivered over [`http`].
 
+pub mod forward;
 pub mod http;
 pub mod receivers;
 
