@@ -6,11 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Real peers some tests run against: promtool and Prometheus 2.42, node_exporter.
-if ! command -v promtool >/dev/null || ! command -v prometheus-node-exporter >/dev/null; then
-  echo "installing Debian's prometheus and prometheus-node-exporter for the tests" >&2
+if ! command -v promtool >/dev/null || ! command -v prometheus-node-exporter >/dev/null \
+    || ! command -v prometheus-alertmanager >/dev/null; then
+  echo "installing Debian's prometheus, prometheus-node-exporter and prometheus-alertmanager for the tests" >&2
   apt-get update >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-    prometheus prometheus-node-exporter >&2
+    prometheus prometheus-node-exporter prometheus-alertmanager >&2
 fi
 if ! python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
   echo "installing the Python OpenTelemetry SDK for the OTLP client test" >&2
