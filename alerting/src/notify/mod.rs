@@ -5,9 +5,18 @@
 //! receivers that turn a group into a chat message or a webhook call ([`receivers`]),
 //! delivered over [`http`].
 
+pub mod api;
+pub mod config;
+pub mod dispatch;
 pub mod forward;
 pub mod http;
+pub mod inhibit;
+pub mod matchers;
+pub mod nflog;
+mod persist;
 pub mod receivers;
+pub mod route;
+pub mod silence;
 
 use argus_core::series::Labels;
 use std::collections::BTreeMap;

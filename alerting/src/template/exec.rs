@@ -4,6 +4,7 @@
 
 use std::rc::Rc;
 
+use super::amdata;
 use super::funcs::{self, Param};
 use super::parse::{Arg, Command, List, Node, Number, Pipe};
 use super::value::{Sample, Value};
@@ -98,6 +99,15 @@ impl State<'_> {
                         .iter()
                         .map(|(k, x)| (Value::Str(k.clone()), x.clone()))
                         .collect(),
+                    Value::Kv(m) => m
+                        .iter()
+                        .map(|(k, x)| (Value::Str(k.clone()), Value::Str(x.clone())))
+                        .collect(),
+                    Value::List(_, v) => v
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| (Value::Int(i as i64), x.clone()))
+                        .collect(),
                     Value::Missing | Value::NilSample => Vec::new(),
                     other => {
                         return err(
@@ -179,6 +189,11 @@ impl State<'_> {
         match first {
             Arg::Identifier(_, name) => return self.eval_function(dot, name, cmd, fin),
             Arg::Field(..) | Arg::Variable(..) | Arg::Chain(..) => {
+                if cmd.args.len() > 1 || fin.is_some() {
+                    if let Some(v) = self.eval_method(dot, cmd, &fin)? {
+                        return Ok(v);
+                    }
+                }
                 self.not_a_function(cmd, &fin)?;
                 return self.eval_any(dot, first);
             }
@@ -193,6 +208,42 @@ impl State<'_> {
             Arg::Nil(p) => err(*p, first, "nil is not a command"),
             _ => self.eval_any(dot, first),
         }
+    }
+
+    /// `.X.Method arg…` on Alertmanager's data types (`.CommonLabels.Remove …`,
+    /// `.StartsAt.Format "…"`); `None` when the last name is no method taking arguments.
+    fn eval_method(&mut self, dot: &Value, cmd: &Command, fin: &Option<Value>) -> R<Option<Value>> {
+        let first = &cmd.args[0];
+        let (recv, name) = match first {
+            Arg::Field(p, ids) if !ids.is_empty() => {
+                let (last, rest) = ids.split_last().unwrap_or((&ids[0], &[]));
+                (self.fields(dot.clone(), rest, *p, first)?, last)
+            }
+            Arg::Variable(p, ids) if ids.len() >= 2 => {
+                let (last, rest) = ids.split_last().unwrap_or((&ids[0], &[]));
+                let v = self.var(&rest[0]);
+                (self.fields(v, &rest[1..], *p, first)?, last)
+            }
+            Arg::Chain(p, inner, ids) if !ids.is_empty() => {
+                let (last, rest) = ids.split_last().unwrap_or((&ids[0], &[]));
+                let v = self.eval_any(dot, inner)?;
+                (self.fields(v, rest, *p, first)?, last)
+            }
+            _ => return Ok(None),
+        };
+        if !amdata::has_method(&recv, name) {
+            return Ok(None);
+        }
+        let mut vals = Vec::with_capacity(cmd.args.len());
+        for a in &cmd.args[1..] {
+            vals.push(self.eval_any(dot, a)?);
+        }
+        if let Some(f) = fin {
+            vals.push(f.clone());
+        }
+        amdata::method(&recv, name, &vals)
+            .map(Some)
+            .or_else(|m| err(cmd.pos, cmd, format!("error calling {name}: {m}")))
     }
 
     /// A parenthesized pipeline: its declarations do not outlive it.
@@ -394,6 +445,9 @@ fn field(v: &Value, name: &str) -> Result<Value, String> {
             }
         },
         Value::Sample(s) => sample_field(s, name)?,
+        Value::List(..) | Value::Kv(_) | Value::Struct(..) | Value::ZonedTime(_) => {
+            amdata::field(v, name)?
+        }
         Value::NilSample => {
             return Err(format!("nil pointer evaluating *template.sample.{name}"));
         }

@@ -62,8 +62,18 @@ pub fn signature(name: &str) -> Option<Sig> {
         "humanize" | "humanize1024" | "humanizeDuration" | "humanizePercentage"
         | "humanizeTimestamp" | "toTime" => sig(&[Any], false),
         "pathPrefix" | "externalURL" => sig(&[], false),
+        // Alertmanager's notification templates only.
+        "trimSpace" => sig(&[Str], false),
+        "join" | "date" | "tz" => sig(&[Str, Any], false),
+        "stringSlice" => sig(&[Str], true),
         _ => return None,
     })
+}
+
+/// Whether Prometheus' alert templates know function `name`.
+pub fn in_prometheus(name: &str) -> bool {
+    signature(name).is_some()
+        && !matches!(name, "trimSpace" | "join" | "date" | "tz" | "stringSlice")
 }
 
 type R = Result<Value, String>;
@@ -207,6 +217,7 @@ pub fn call(name: &str, args: &[Value], ctx: &FuncContext) -> R {
             None => s(&a0).to_string(),
         })),
         "stripDomain" => Ok(Value::Str(strip_domain(s(&a0)))),
+        "trimSpace" | "stringSlice" | "join" | "date" | "tz" => super::amdata::call(name, args),
         _ => Err(format!("function {name:?} not defined")),
     }
 }
@@ -254,6 +265,8 @@ fn len(v: &Value) -> R {
         Value::StrMap(m) => m.len() as i64,
         Value::AnyMap(m) => m.len() as i64,
         Value::Samples(v) => v.len() as i64,
+        Value::List(_, v) => v.len() as i64,
+        Value::Kv(m) => m.len() as i64,
         _ => return Err(format!("len of type {}", v.type_name())),
     }))
 }
@@ -275,7 +288,9 @@ fn index(item: &Value, idx: &[Value]) -> R {
         cur = match (&cur, i) {
             (Value::StrMap(m), Value::Str(k)) => Value::Str(m.get(k).cloned().unwrap_or_default()),
             (Value::AnyMap(m), Value::Str(k)) => m.get(k).cloned().unwrap_or(Value::Missing),
-            (Value::StrMap(_) | Value::AnyMap(_), other) => {
+            (Value::Kv(m), Value::Str(k)) => Value::Str(m.get(k).cloned().unwrap_or_default()),
+            (Value::List(_, v), i) => v[index_int(i, v.len())?].clone(),
+            (Value::StrMap(_) | Value::AnyMap(_) | Value::Kv(_), other) => {
                 return Err(format!(
                     "value has type {}; should be string",
                     other.type_name()
@@ -294,6 +309,7 @@ fn slice(item: &Value, idx: &[Value]) -> R {
     let n = match item {
         Value::Str(s) => s.len(),
         Value::Samples(v) => v.len(),
+        Value::List(_, v) => v.len(),
         other => return Err(format!("can't slice item of type {}", other.type_name())),
     };
     let get = |k: usize, d: usize| -> Result<usize, String> {
@@ -314,6 +330,7 @@ fn slice(item: &Value, idx: &[Value]) -> R {
     Ok(match item {
         Value::Str(s) => Value::Str(String::from_utf8_lossy(&s.as_bytes()[lo..hi]).into_owned()),
         Value::Samples(v) => Value::Samples(Rc::new(v[lo..hi].to_vec())),
+        Value::List(k, v) => Value::List(*k, Rc::new(v[lo..hi].to_vec())),
         _ => Value::Missing,
     })
 }
@@ -343,7 +360,10 @@ const BAD_TYPE: &str = "invalid type for comparison";
 const BAD_CMP: &str = "incompatible types for comparison";
 
 fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
-    if matches!(a, Value::StrMap(_) | Value::AnyMap(_) | Value::Samples(_)) {
+    if matches!(
+        a,
+        Value::StrMap(_) | Value::AnyMap(_) | Value::Samples(_) | Value::List(..) | Value::Kv(_)
+    ) {
         return Err(format!(
             "non-comparable type {}: {}",
             a.fmt_v(),
@@ -372,6 +392,10 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                 (Value::NilSample, Value::NilSample) => true,
                 (Value::Time(x), Value::Time(y)) => x == y,
                 (Value::Data(x), Value::Data(y)) => Rc::ptr_eq(x, y),
+                (Value::ZonedTime(x), Value::ZonedTime(y)) => {
+                    x.secs == y.secs && x.nanos == y.nanos
+                }
+                (Value::List(..) | Value::Kv(_), _) => return Err(BAD_TYPE.into()),
                 (Value::StrMap(_) | Value::AnyMap(_) | Value::Samples(_), _) => {
                     return Err(BAD_TYPE.into())
                 }

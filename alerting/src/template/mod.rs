@@ -4,17 +4,23 @@
 //! (`missingkey=zero`, the `$labels`/`$externalLabels`/`$externalURL`/`$value` variables
 //! declared by a prefix, so positions in messages are Prometheus' too).
 
+mod amdata;
 mod exec;
 mod funcs;
 mod lex;
 mod parse;
 mod printf;
+mod timefmt;
+mod tz;
 mod value;
 
 use std::rc::Rc;
 
+pub use amdata::pair;
 pub use funcs::{humanize, humanize1024, humanize_duration, query_escape};
-pub use value::{AlertData, Sample, Value};
+pub use timefmt::{format_layout, ZonedTime, ZERO_TIME_SECS};
+pub use tz::Zone;
+pub use value::{sorted_pairs, AlertData, ListKind, Sample, Value};
 
 /// Runs a PromQL query at the template's evaluation time (the `query` function).
 pub type QueryFn<'a> = dyn Fn(&str) -> Result<Vec<Sample>, String> + 'a;
@@ -61,14 +67,28 @@ pub struct Template {
 }
 
 impl Template {
-    /// Parses `text`; `name` appears in error messages.
+    /// Parses `text` as a Prometheus alert template; `name` appears in error messages.
     pub fn parse(name: &str, text: &str) -> Result<Template, TemplateError> {
-        let nodes = parse::parse(text, &|f| funcs::signature(f).is_some()).map_err(|e| {
-            TemplateError::Parse {
-                name: name.to_string(),
-                line: e.line,
-                msg: e.msg,
-            }
+        Template::parse_with(name, text, &funcs::in_prometheus)
+    }
+
+    /// Parses `text` as an Alertmanager notification template: Go's builtins and
+    /// Alertmanager's functions (`toUpper`, `join`, `stringSlice`, `date`, `tz`, …), for
+    /// data built from [`Value::Struct`], [`Value::Kv`], [`Value::List`] and
+    /// [`Value::ZonedTime`]. `define`/`template` are not supported.
+    pub fn parse_notification(name: &str, text: &str) -> Result<Template, TemplateError> {
+        Template::parse_with(name, text, &amdata::in_alertmanager)
+    }
+
+    fn parse_with(
+        name: &str,
+        text: &str,
+        has_func: &dyn Fn(&str) -> bool,
+    ) -> Result<Template, TemplateError> {
+        let nodes = parse::parse(text, has_func).map_err(|e| TemplateError::Parse {
+            name: name.to_string(),
+            line: e.line,
+            msg: e.msg,
         })?;
         Ok(Template {
             name: name.to_string(),

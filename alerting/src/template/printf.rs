@@ -1,7 +1,7 @@
 //! Go's `fmt.Sprintf` over template values: flags `+ - # space 0`, width, precision, verbs
 //! `v s q d f F e E g G x X t c o b %`, and Go's `%!verb(type=value)` for mismatches.
 
-use super::value::Value;
+use super::value::{ListKind, Value};
 use crate::gofmt;
 
 #[derive(Default, Clone, Copy)]
@@ -218,7 +218,14 @@ fn format_one(verb: char, spec: &Spec, arg: &Value) -> String {
         ('v', Value::Int(i)) => int('v', spec, *i),
         ('v', v) => pad(v.fmt_v(), spec, false),
         ('s', Value::Str(s) | Value::Html(s)) => string(spec, s),
-        ('s', v @ (Value::StrMap(_) | Value::Time(_))) => string(spec, &v.fmt_v()),
+        (
+            's',
+            v @ (Value::StrMap(_)
+            | Value::Time(_)
+            | Value::Kv(_)
+            | Value::ZonedTime(_)
+            | Value::List(ListKind::Pairs, _)),
+        ) => string(spec, &v.fmt_v()),
         ('q', Value::Str(s) | Value::Html(s)) => {
             let s: String = match spec.prec {
                 Some(p) => s.chars().take(p).collect(),

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use super::timefmt::ZonedTime;
 use crate::gofmt;
 
 /// One sample of a `query` result (Go's `*template.sample`).
@@ -47,6 +48,49 @@ pub enum Value {
     Time(i64),
     /// The alert template's data struct.
     Data(Rc<AlertData>),
+    /// A slice of Alertmanager's notification data (see [`ListKind`]).
+    List(ListKind, Rc<Vec<Value>>),
+    /// Alertmanager's `template.KV` (labels, annotations): a `map[string]string` with the
+    /// methods `SortedPairs`, `Names`, `Values`, `Remove` and `String`.
+    Kv(Rc<BTreeMap<String, String>>),
+    /// A struct of Alertmanager's notification data (`*template.Data`, `template.Alert`,
+    /// `template.Pair`): its Go type name and its fields in declaration order.
+    Struct(&'static str, Rc<Vec<(&'static str, Value)>>),
+    /// Alertmanager's `time.Time` (`.StartsAt`, `.EndsAt`), with a location.
+    ZonedTime(Rc<ZonedTime>),
+}
+
+/// The Go type of a [`Value::List`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListKind {
+    /// `template.Alerts` (`.Alerts`, with the methods `Firing` and `Resolved`).
+    Alerts,
+    /// `[]template.Alert` (what `Firing` and `Resolved` return).
+    AlertSlice,
+    /// `template.Pairs` (with `Names`, `Values` and `String`).
+    Pairs,
+    /// `[]string`.
+    Strings,
+}
+
+/// `KV.SortedPairs`: `alertname` first, then the others by name.
+pub fn sorted_pairs(kv: &BTreeMap<String, String>) -> Vec<(&str, &str)> {
+    let mut out: Vec<(&str, &str)> = Vec::with_capacity(kv.len());
+    if let Some(v) = kv.get("alertname") {
+        out.push(("alertname", v));
+    }
+    out.extend(
+        kv.iter()
+            .filter(|(k, _)| *k != "alertname")
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    out
+}
+
+/// `KV.String()` / `Pairs.String()`: `name=value, name=value`.
+fn pairs_string<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let parts: Vec<String> = pairs.map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(", ")
 }
 
 impl Value {
@@ -67,6 +111,15 @@ impl Value {
             Value::Data(_) => {
                 "struct { Labels map[string]string; ExternalLabels map[string]string; ExternalURL string; Value float64 }"
             }
+            Value::List(k, _) => match k {
+                ListKind::Alerts => "template.Alerts",
+                ListKind::AlertSlice => "[]template.Alert",
+                ListKind::Pairs => "template.Pairs",
+                ListKind::Strings => "[]string",
+            },
+            Value::Kv(_) => "template.KV",
+            Value::Struct(name, _) => name,
+            Value::ZonedTime(_) => "time.Time",
         }
     }
 
@@ -81,7 +134,13 @@ impl Value {
             Value::StrMap(m) => !m.is_empty(),
             Value::AnyMap(m) => !m.is_empty(),
             Value::Samples(v) => !v.is_empty(),
-            Value::Sample(_) | Value::Time(_) | Value::Data(_) => true,
+            Value::List(_, v) => !v.is_empty(),
+            Value::Kv(m) => !m.is_empty(),
+            Value::Sample(_)
+            | Value::Time(_)
+            | Value::Data(_)
+            | Value::Struct(..)
+            | Value::ZonedTime(_) => true,
         }
     }
 
@@ -137,8 +196,33 @@ impl Value {
                 d.external_url,
                 gofmt::format_v(d.value)
             ),
+            Value::List(ListKind::Pairs, v) => pairs_string(v.iter().filter_map(pair_of)),
+            Value::List(_, v) => {
+                let parts: Vec<String> = v.iter().map(|x| x.print(false)).collect();
+                format!("[{}]", parts.join(" "))
+            }
+            Value::Kv(m) => pairs_string(sorted_pairs(m).into_iter()),
+            Value::Struct(_, fields) => {
+                let parts: Vec<String> = fields.iter().map(|(_, x)| x.print(false)).collect();
+                format!("{{{}}}", parts.join(" "))
+            }
+            Value::ZonedTime(t) => t.string(),
         }
     }
+}
+
+/// The name and value of a `template.Pair`.
+fn pair_of(v: &Value) -> Option<(&str, &str)> {
+    let Value::Struct(_, f) = v else {
+        return None;
+    };
+    let get = |n: &str| {
+        f.iter().find(|(k, _)| *k == n).and_then(|(_, x)| match x {
+            Value::Str(s) => Some(s.as_str()),
+            _ => None,
+        })
+    };
+    Some((get("Name")?, get("Value")?))
 }
 
 fn sample_string(s: &Sample) -> String {
