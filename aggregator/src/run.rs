@@ -42,7 +42,7 @@ pub struct Aggregator {
     scrape: Arc<Manager>,
     engine: Arc<argus_promql::Engine>,
     rules: Option<crate::rules::Rules>,
-    notifier: Arc<crate::notifier::Notifier>,
+    notifier: Option<Arc<crate::notifier::Notifier>>,
 }
 
 impl Aggregator {
@@ -80,18 +80,17 @@ impl Aggregator {
                 argus_promql::EngineOptions::default(),
             )),
             rules: None,
-            notifier: Arc::new(
-                crate::notifier::Notifier::new(&crate::AlertingConfig::default())
-                    .map_err(Error::Notifier)?,
-            ),
+            notifier: None,
         })
     }
 
     /// Loads the rule files of `alerting` (none: no rule engine); errors name the file
     /// and line.
     pub fn with_rules(mut self, alerting: crate::AlertingConfig) -> Result<Aggregator, Error> {
-        self.notifier =
-            Arc::new(crate::notifier::Notifier::new(&alerting).map_err(Error::Notifier)?);
+        self.notifier = Some(Arc::new(
+            crate::notifier::Notifier::new(&alerting, &self.cfg.data_dir)
+                .map_err(Error::Notifier)?,
+        ));
         if alerting.rule_files.is_empty() {
             return Ok(self);
         }
@@ -132,6 +131,16 @@ impl Aggregator {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), Error> {
+        let notifier = match self.notifier.clone() {
+            Some(n) => n,
+            None => Arc::new(
+                crate::notifier::Notifier::new(
+                    &crate::AlertingConfig::default(),
+                    &self.cfg.data_dir,
+                )
+                .map_err(Error::Notifier)?,
+            ),
+        };
         let state = AppState {
             store: self.store.clone(),
             token: (!self.cfg.token.is_empty()).then(|| Arc::from(self.cfg.token.as_str())),
@@ -139,16 +148,16 @@ impl Aggregator {
             scrape: self.scrape.clone(),
             engine: self.engine.clone(),
             rules: None,
-            notifier: self.notifier.clone(),
+            notifier: notifier.clone(),
         };
         let mut state = state;
-        let notifier_tasks = self.notifier.spawn();
+        let notifier_tasks = notifier.spawn().map_err(Error::Notifier)?;
         let rules_loop = match self.rules {
             None => None,
             Some(r) => {
                 let r = Arc::new(r.with_remote(tokio::runtime::Handle::current()));
                 state.rules = Some(r.clone());
-                let notifier = self.notifier.clone();
+                let notifier = notifier.clone();
                 Some(tokio::spawn(async move {
                     let mut tick = tokio::time::interval(Duration::from_secs(1));
                     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);

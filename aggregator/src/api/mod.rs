@@ -1,6 +1,7 @@
 //! The aggregator's HTTP API (see DESIGN.md): ingest, log search and tail, self-monitoring
 //! and the web UI. Responses use Prometheus' envelope.
 
+mod am;
 mod error;
 mod ingest;
 mod prom;
@@ -58,6 +59,20 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
             "/api/v1/query_exemplars",
             get(prom::exemplars).post(prom::exemplars),
         )
+        .route("/api/v2/status", get(am::status))
+        .route("/api/v2/receivers", get(am::receivers))
+        .route("/api/v2/alerts", get(am::get_alerts).post(am::post_alerts))
+        .route("/api/v2/alerts/groups", get(am::alert_groups))
+        .route(
+            "/api/v2/silences",
+            get(am::get_silences).post(am::post_silences),
+        )
+        .route(
+            "/api/v2/silence/{id}",
+            get(am::get_silence).delete(am::delete_silence),
+        )
+        .route("/-/healthy", get(|| async { "OK" }))
+        .route("/-/ready", get(|| async { "OK" }))
         .route("/metrics", get(self_metrics::metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))

@@ -464,11 +464,20 @@ pub async fn alerts(State(state): State<AppState>) -> Response {
 
 /// `POST /-/reload`: re-reads the rule files; the old rules stay on an error.
 pub async fn reload(State(state): State<AppState>) -> Response {
-    let Some(r) = state.rules.clone() else {
-        return (StatusCode::OK, "no rule files configured\n").into_response();
-    };
-    match tokio::task::spawn_blocking(move || r.reload()).await {
-        Ok(Ok(n)) => (StatusCode::OK, format!("reloaded {n} rule groups\n")).into_response(),
+    let rules = state.rules.clone();
+    let notifier = state.notifier.clone();
+    let res = tokio::task::spawn_blocking(move || {
+        let mut done = Vec::new();
+        if let Some(r) = rules {
+            done.push(format!("{} rule groups", r.reload()?));
+        }
+        notifier.reload()?;
+        done.push("the notification config".to_string());
+        Ok::<_, String>(done.join(" and "))
+    })
+    .await;
+    match res {
+        Ok(Ok(what)) => (StatusCode::OK, format!("reloaded {what}\n")).into_response(),
         Ok(Err(e)) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("failed to reload config: {e}\n"),
