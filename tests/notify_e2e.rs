@@ -642,3 +642,56 @@ fn api_v2(addr: &str, path: &str) -> serde_json::Value {
     assert_eq!(r.status, 200, "{path}: {}", r.text());
     r.json()
 }
+
+#[test]
+fn a_real_prometheus_can_use_argus_as_its_alertmanager() {
+    let dir = tempfile::tempdir().unwrap();
+    let hook = Sink::ok();
+    let am_file = dir.path().join("notify.yml");
+    std::fs::write(
+        &am_file,
+        format!(
+            "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{}/hook\n",
+            hook.addr
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let data = dir.path().join("data");
+    let _agg = Proc::start(
+        "aggregator",
+        &[
+            "aggregator",
+            "--alertmanager-config",
+            am_file.to_str().unwrap(),
+            "--listen",
+            &addr,
+            "--data-dir",
+            data.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    wait_healthy(&addr);
+    let rules = always_firing_rules(dir.path());
+    let (_prom, _) = prometheus(
+        dir.path(),
+        &format!(
+            "global:\n  evaluation_interval: 1s\nrule_files: [\"{}\"]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: [\"{addr}\"]\n",
+            rules.display()
+        ),
+        // Prometheus drops the alerts of evaluations before its Alertmanagers are
+        // discovered and re-sends only after this delay (default 1m).
+        &["--rules.alert.resend-delay=1s"],
+    );
+    let msg = wait_for(
+        Duration::from_secs(60),
+        "Prometheus' alert via argus",
+        || hook.requests().into_iter().next(),
+    );
+    let v = msg.json();
+    assert_eq!(v["groupKey"], "{}:{alertname=\"AlwaysOn\"}");
+    assert_eq!(v["alerts"][0]["labels"]["pod"], "web-0");
+    assert_eq!(v["alerts"][0]["annotations"]["summary"], "always on (1)");
+    let alerts = get(&addr, "/api/v2/alerts").unwrap().json();
+    assert_eq!(alerts[0]["receivers"][0]["name"], "hook", "{alerts}");
+}
