@@ -7,7 +7,8 @@
 //!   fingerprints, states, `silencedBy`/`inhibitedBy`;
 //! - the webhook notifications Alertmanager sends (captured by a local listener) must be
 //!   what argus' dispatcher, notification log and mute stages decide to send: same
-//!   receiver, byte-identical group key, same alerts in the same order;
+//!   receiver, byte-identical group key, same alerts in the same order (and the same
+//!   Slack messages per receiver: one receiver also has a `slack_configs`);
 //! - `amtool config routes test` must route every alert as argus does, and
 //!   `amtool check-config` must accept and refuse the same configs.
 //!
@@ -66,7 +67,13 @@ receivers:
 - {name: cache, webhook_configs: [{url: 'http://127.0.0.1:HOOK/cache'}]}
 - {name: db, webhook_configs: [{url: 'http://127.0.0.1:HOOK/db'}]}
 - {name: db-dev, webhook_configs: [{url: 'http://127.0.0.1:HOOK/db-dev'}]}
-- {name: eu, webhook_configs: [{url: 'http://127.0.0.1:HOOK/eu'}]}
+- name: eu
+  webhook_configs: [{url: 'http://127.0.0.1:HOOK/eu'}]
+  slack_configs:
+  - api_url: 'http://127.0.0.1:HOOK/slack/eu'
+    channel: '#eu'
+    send_resolved: true
+    title: '{{ .CommonLabels.alertname }}'
 inhibit_rules:
 - source_matchers: [severity="critical"]
   target_matchers: [severity="warning"]
@@ -561,6 +568,7 @@ fn dispatcher_matches_alertmanager() {
     let flush_at = t0 + 2_500;
     let mut nflog = Nflog::in_memory();
     let mut ours: Vec<Sent> = Vec::new();
+    let mut ours_slack: Vec<String> = Vec::new();
     for f in d.flush(&silences, flush_at) {
         let rc = config.receiver(&f.receiver).expect("receiver");
         let (firing, resolved) = f.hashes();
@@ -579,7 +587,12 @@ fn dispatcher_matches_alertmanager() {
                     .iter()
                     .map(|a| format!("{:016x}", a.fingerprint()))
                     .collect();
-                ours.push((f.receiver.clone(), f.group_key.clone(), fps));
+                if integration.name == "slack" {
+                    // Slack's payload has no group key: counted, compared below.
+                    ours_slack.push(f.receiver.clone());
+                } else {
+                    ours.push((f.receiver.clone(), f.group_key.clone(), fps));
+                }
                 nflog
                     .log(
                         &f.group_key,
@@ -597,13 +610,25 @@ fn dispatcher_matches_alertmanager() {
     ours.sort();
     // Alertmanager's, captured; wait for as many, then a little longer for extras.
     let deadline = Instant::now() + Duration::from_secs(15);
-    while hooks.received().len() < ours.len() && Instant::now() < deadline {
+    while hooks.received().len() < ours.len() + ours_slack.len() && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(1_500));
-    let mut theirs: Vec<Sent> = hooks
-        .received()
+    let received = hooks.received();
+    let mut theirs_slack: Vec<String> = received
         .iter()
+        .filter_map(|(path, _)| path.strip_prefix("/slack/").map(str::to_string))
+        .collect();
+    theirs_slack.sort();
+    ours_slack.sort();
+    assert!(
+        !ours_slack.is_empty(),
+        "the slack receiver got nothing to send"
+    );
+    assert_eq!(theirs_slack, ours_slack, "Slack notifications per receiver");
+    let mut theirs: Vec<Sent> = received
+        .iter()
+        .filter(|(path, _)| !path.starts_with("/slack/"))
         .map(|(path, b)| {
             let receiver = b["receiver"].as_str().unwrap_or("").to_string();
             assert_eq!(path, &format!("/{receiver}"));
