@@ -109,6 +109,7 @@ impl GlobalConfig {
         Globals {
             slack_api_url: self.slack_api_url.clone(),
             slack_api_url_file: self.slack_api_url_file.clone(),
+            http_config: self.http_config.clone(),
         }
     }
 

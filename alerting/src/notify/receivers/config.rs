@@ -42,6 +42,8 @@ pub struct Globals {
     pub slack_api_url: Option<Secret>,
     /// `global.slack_api_url_file`.
     pub slack_api_url_file: Option<String>,
+    /// `global.http_config`: the default of every integration without its own.
+    pub http_config: Option<HttpConfig>,
 }
 
 /// One integration of a receiver, as the notification log and metrics name it.
@@ -181,7 +183,7 @@ feishu_configs:
         }
         let g = Globals {
             slack_api_url: Some(Secret::new("https://hooks.slack.com/services/G")),
-            slack_api_url_file: None,
+            ..Globals::default()
         };
         receiver("{name: a, slack_configs: [{channel: x}]}")
             .validate(&g)

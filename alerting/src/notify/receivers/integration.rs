@@ -43,6 +43,8 @@ pub struct Integration {
     pub receiver: String,
     pub id: IntegrationId,
     kind: Kind,
+    /// `global.http_config`, for integrations without their own.
+    global_http: Option<HttpConfig>,
 }
 
 impl Integration {
@@ -90,15 +92,21 @@ impl Integration {
                 receiver: r.name.clone(),
                 id,
                 kind,
+                global_http: globals.http_config.clone(),
             })
             .collect())
     }
 
+    /// The integration's own `http_config`, else `global.http_config` (as Alertmanager).
     fn http_config(&self) -> Option<&HttpConfig> {
-        match &self.kind {
+        let own = match &self.kind {
             Kind::Webhook(w) => Some(&w.config.http_config),
             Kind::Slack(s) => Some(&s.config.http_config),
             _ => None,
+        };
+        match own {
+            Some(h) if *h != HttpConfig::default() => Some(h),
+            _ => self.global_http.as_ref(),
         }
     }
 
@@ -210,5 +218,27 @@ impl Integration {
         };
         secrets.extend(owned.iter().map(String::as_str));
         redact(msg, &secrets)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn global_http_config_is_the_default_of_integrations() {
+        let r: ReceiverConfig = serde_yaml::from_str(
+            "{name: r, webhook_configs: [{url: 'http://h/a'}, {url: 'http://h/b', http_config: {bearer_token: own}}]}",
+        )
+        .expect("receiver");
+        let globals = Globals {
+            http_config: Some(serde_yaml::from_str("{bearer_token: global}").expect("http_config")),
+            ..Globals::default()
+        };
+        let all = Integration::all(&r, &globals).expect("integrations");
+        let a0 = all[0].resolve().await.expect("resolve").authorization;
+        let a1 = all[1].resolve().await.expect("resolve").authorization;
+        assert_eq!(a0.as_deref(), Some("Bearer global"));
+        assert_eq!(a1.as_deref(), Some("Bearer own"));
     }
 }
