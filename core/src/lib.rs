@@ -6,6 +6,7 @@
 //! No IO and almost no dependencies: every other crate builds on this one.
 
 pub mod duration;
+pub mod event;
 pub mod level;
 pub mod query;
 pub mod record;
