@@ -46,6 +46,8 @@ pub struct Notifier {
     state: Mutex<State>,
     delivery: Mutex<Option<Arc<Delivery>>>,
     wake: tokio::sync::Notify,
+    /// Serialises writes of the notification log.
+    nflog_write: tokio::sync::Mutex<()>,
     started_ms: i64,
 }
 
@@ -91,6 +93,7 @@ impl Notifier {
             }),
             delivery: Mutex::new(None),
             wake: tokio::sync::Notify::new(),
+            nflog_write: tokio::sync::Mutex::new(()),
             started_ms: now,
         })
     }
@@ -250,13 +253,14 @@ impl Notifier {
         for (id, rx) in waits {
             match rx.await {
                 Ok(Ok(())) => {
-                    let mut st = self.state();
-                    if let Err(e) =
-                        st.nflog
-                            .log(&f.group_key, &f.receiver, &id, &firing, &resolved, now_ms())
-                    {
-                        tracing::error!(error = %e, "cannot write the notification log");
-                    }
+                    self.state().nflog.record(
+                        &f.group_key,
+                        &f.receiver,
+                        &id,
+                        &firing,
+                        &resolved,
+                        now_ms(),
+                    );
                 }
                 Ok(Err(e)) => {
                     ok = false;
@@ -265,11 +269,29 @@ impl Notifier {
                 Err(_) => ok = false,
             }
         }
-        let mut st = self.state();
-        if ok {
-            st.dispatcher.delivered(f.group, now_ms());
-        } else {
-            st.dispatcher.failed(f.group);
+        {
+            let mut st = self.state();
+            if ok {
+                st.dispatcher.delivered(f.group, now_ms());
+            } else {
+                st.dispatcher.failed(f.group);
+            }
+        }
+        self.persist_nflog().await;
+    }
+
+    /// Writes the notification log if deliveries changed it: the snapshot is taken and
+    /// written under `nflog_write`, so files are written in the order of their states;
+    /// the fsync happens on a blocking thread, outside the state lock.
+    async fn persist_nflog(&self) {
+        let _order = self.nflog_write.lock().await;
+        let Some(snap) = self.state().nflog.snapshot() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || snap.write()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot write the notification log"),
+            Err(e) => tracing::error!(error = %e, "cannot write the notification log"),
         }
     }
 

@@ -282,7 +282,16 @@ impl Rules {
         }
     }
 
-    /// Evaluates the groups that are due; called every second from a blocking thread.
+    /// When the next group is due (ms since the epoch), if any.
+    pub fn next_eval_ms(&self) -> Option<i64> {
+        self.manager
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .next_eval_ms()
+    }
+
+    /// Evaluates the groups that are due; called from a blocking thread when
+    /// [`Rules::next_eval_ms`] has come.
     pub fn tick(&self) {
         let app = DbAppender(self.db.clone());
         let ctx = self.context(&app);

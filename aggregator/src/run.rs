@@ -159,10 +159,13 @@ impl Aggregator {
                 state.rules = Some(r.clone());
                 let notifier = notifier.clone();
                 Some(tokio::spawn(async move {
-                    let mut tick = tokio::time::interval(Duration::from_secs(1));
-                    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
                     loop {
-                        tick.tick().await;
+                        // Wake at the next group's slot (as Prometheus does), so alerts
+                        // are evaluated and sent when due; at least every second.
+                        let now = argus_core::time::now_ns() / 1_000_000;
+                        let due = r.next_eval_ms().unwrap_or(now + 1000);
+                        let wait = (due - now).clamp(1, 1000) as u64;
+                        tokio::time::sleep(Duration::from_millis(wait)).await;
                         let r2 = r.clone();
                         let _ = tokio::task::spawn_blocking(move || r2.tick()).await;
                         let alerts = r.take_alerts();

@@ -1,5 +1,6 @@
-//! Minimal HTTP/1.1 over std sockets: a one-shot GET client and the null OTLP receiver
-//! (keep-alive, answers 200 to every request, counts bytes, requests and log records).
+//! Minimal HTTP/1.1 over std sockets: message reading for the bench's fake servers, a
+//! one-shot GET client and the null OTLP receiver (keep-alive, answers 200 to every
+//! request, counts bytes, requests and log records).
 
 use anyhow::{anyhow, bail, Context, Result};
 use std::io::{BufRead, BufReader, Write};
@@ -28,7 +29,7 @@ pub fn urlencode(s: &str) -> String {
 }
 
 /// Headers of one message: (content-length, chunked).
-fn read_headers<R: BufRead>(r: &mut R, first: &mut String) -> Result<Option<(usize, bool)>> {
+pub fn read_headers<R: BufRead>(r: &mut R, first: &mut String) -> Result<Option<(usize, bool)>> {
     first.clear();
     if r.read_line(first)? == 0 {
         return Ok(None);
@@ -59,7 +60,12 @@ fn read_headers<R: BufRead>(r: &mut R, first: &mut String) -> Result<Option<(usi
 }
 
 /// Reads a body into `buf` (cleared first).
-fn read_body<R: BufRead>(r: &mut R, len: usize, chunked: bool, buf: &mut Vec<u8>) -> Result<()> {
+pub fn read_body<R: BufRead>(
+    r: &mut R,
+    len: usize,
+    chunked: bool,
+    buf: &mut Vec<u8>,
+) -> Result<()> {
     buf.clear();
     if !chunked {
         buf.resize(len, 0);

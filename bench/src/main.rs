@@ -1,9 +1,11 @@
 //! `argus-bench`: measures the `argus` binary (collector throughput, end-to-end ingest,
-//! search latency) on generated kubelet-style CRI logs. Benchmarks measure and print;
-//! they never assert.
+//! search latency on generated kubelet-style CRI logs; scrape cost, the metrics store and
+//! alert notification beside their Prometheus-ecosystem peers). Benchmarks measure and
+//! print; they never assert.
 
 mod gen;
 mod http;
+mod notify;
 mod procs;
 mod scrape;
 mod tsdb;
@@ -87,6 +89,27 @@ enum Cmd {
         #[command(flatten)]
         common: Common,
     },
+    /// Alert notification latency (rule evaluation → delivered webhook) and CPU, beside
+    /// Prometheus 2.42 + Alertmanager 0.25 on the same scrape target.
+    Notify {
+        /// Alerts that fire at once (series of the scrape target).
+        #[arg(long, default_value_t = 1000)]
+        alerts: usize,
+        /// Values of the `group` label the alerts spread over (the route's group_by).
+        #[arg(long, default_value_t = 50)]
+        groups: usize,
+        /// Runs; each system is restarted on a fresh data directory for each.
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Seconds to wait for every alert at the webhook.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// The route's group_wait for both systems; each value is a set of runs.
+        #[arg(long, value_delimiter = ',', default_value = "0s,1s")]
+        group_wait: Vec<String>,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Search latency over ingested generated logs, beside grep over the raw files.
     Search {
         /// Lines to generate and ingest.
@@ -123,6 +146,23 @@ fn main() {
             runs,
             common,
         } => scrape::bench_scrape(pods, containers_per_pod, runs, &common),
+        Cmd::Notify {
+            alerts,
+            groups,
+            runs,
+            timeout,
+            group_wait,
+            common,
+        } => notify::bench_notify(
+            &notify::Params {
+                alerts,
+                groups,
+                runs,
+                timeout_s: timeout,
+                group_waits: group_wait,
+            },
+            &common,
+        ),
         Cmd::Search {
             lines,
             files,

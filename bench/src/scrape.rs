@@ -21,7 +21,7 @@ fn write(path: &Path, body: &str) -> Result<()> {
 }
 
 fn hex64(n: usize) -> String {
-    format!("{:064x}", 0xc0ffee_0000_usize + n)
+    format!("{:064x}", 0x00c0_ffee_0000_usize + n)
 }
 
 /// The files of one v2 cgroup, with values varying by `n`.
@@ -29,7 +29,7 @@ fn cgroup_files(dir: &Path, n: usize, pid: u32) -> Result<()> {
     write(&dir.join("cpu.stat"), &format!("usage_usec {}\nuser_usec {}\nsystem_usec {}\nnr_periods {n}\nnr_throttled 1\nthrottled_usec 1000\nnr_bursts 0\nburst_usec 0\n", n * 1000 + 7, n * 600, n * 400))?;
     write(
         &dir.join("cpu.max"),
-        if n % 2 == 0 {
+        if n.is_multiple_of(2) {
             "50000 100000\n"
         } else {
             "max 100000\n"
@@ -103,7 +103,11 @@ fn cgroup_files(dir: &Path, n: usize, pid: u32) -> Result<()> {
     )?;
     write(
         &dir.join("memory.max"),
-        if n % 3 == 0 { "max\n" } else { "268435456\n" },
+        if n.is_multiple_of(3) {
+            "max\n"
+        } else {
+            "268435456\n"
+        },
     )?;
     write(
         &dir.join("io.stat"),

@@ -52,7 +52,7 @@ fn generate(path: &Path, series: usize, hours: u64, step: u64, end: i64) -> Resu
                 // Counters grow (with a reset now and then); gauges wander.
                 if counter {
                     v += ((p * 7 + i as u64) % 13) as f64;
-                    if (p + i as u64) % 997 == 0 {
+                    if (p + i as u64).is_multiple_of(997) {
                         v = 0.0;
                     }
                 } else {

@@ -128,6 +128,25 @@ pub struct Nflog {
     path: Option<PathBuf>,
     retention_ms: i64,
     entries: BTreeMap<Key, NflogEntry>,
+    /// Changed by [`Nflog::record`] since the last [`Nflog::snapshot`].
+    dirty: bool,
+}
+
+/// The file contents of a persisted log, to be written with [`Snapshot::write`] (outside
+/// any lock: it fsyncs).
+pub struct Snapshot {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+impl Snapshot {
+    /// Writes the file atomically (write, fsync, rename).
+    pub fn write(&self) -> Result<(), NflogError> {
+        persist::write_atomic(&self.path, &self.bytes).map_err(|source| NflogError::Write {
+            path: self.path.display().to_string(),
+            source,
+        })
+    }
 }
 
 impl Default for Nflog {
@@ -152,6 +171,7 @@ impl Nflog {
             path: None,
             retention_ms: DEFAULT_RETENTION_MS,
             entries: BTreeMap::new(),
+            dirty: false,
         }
     }
 
@@ -275,6 +295,55 @@ impl Nflog {
         self.commit(next)
     }
 
+    /// Records like [`Nflog::log`] in memory only; the file is written from
+    /// [`Nflog::snapshot`], so a busy notifier pays one fsync per batch of deliveries
+    /// instead of one per delivery (Alertmanager snapshots its log every 15 minutes).
+    pub fn record(
+        &mut self,
+        group_key: &str,
+        receiver: &str,
+        integration: &IntegrationId,
+        firing: &[u64],
+        resolved: &[u64],
+        now_ms: i64,
+    ) {
+        let k = key(group_key, receiver, integration);
+        if self
+            .entries
+            .get(&k)
+            .is_some_and(|e| e.timestamp_ms > now_ms)
+        {
+            return;
+        }
+        self.entries.insert(
+            k,
+            NflogEntry {
+                firing: firing.to_vec(),
+                resolved: resolved.to_vec(),
+                timestamp_ms: now_ms,
+                expires_at_ms: now_ms.saturating_add(self.retention_ms),
+            },
+        );
+        self.dirty = self.path.is_some();
+    }
+
+    /// What to write after [`Nflog::record`]s, if anything changed since the last call.
+    pub fn snapshot(&mut self) -> Option<Snapshot> {
+        if !std::mem::take(&mut self.dirty) {
+            return None;
+        }
+        let path = self.path.clone()?;
+        Some(Snapshot {
+            path,
+            bytes: self.file_bytes(&self.entries),
+        })
+    }
+
+    fn file_bytes(&self, entries: &BTreeMap<Key, NflogEntry>) -> Vec<u8> {
+        let entries: Vec<Value> = entries.iter().map(|(k, e)| entry_to_json(k, e)).collect();
+        serde_json::to_vec(&json!({"version": FILE_VERSION, "entries": entries})).unwrap_or_default()
+    }
+
     /// Drops entries past their expiry; returns how many.
     pub fn gc(&mut self, now_ms: i64) -> Result<usize, NflogError> {
         let mut next = self.entries.clone();
@@ -288,15 +357,14 @@ impl Nflog {
 
     fn commit(&mut self, next: BTreeMap<Key, NflogEntry>) -> Result<(), NflogError> {
         if let Some(path) = &self.path {
-            let entries: Vec<Value> = next.iter().map(|(k, e)| entry_to_json(k, e)).collect();
-            let body = json!({"version": FILE_VERSION, "entries": entries});
-            let bytes = serde_json::to_vec(&body).unwrap_or_default();
+            let bytes = self.file_bytes(&next);
             persist::write_atomic(path, &bytes).map_err(|source| NflogError::Write {
                 path: path.display().to_string(),
                 source,
             })?;
         }
         self.entries = next;
+        self.dirty = false;
         Ok(())
     }
 }
@@ -440,5 +508,31 @@ mod tests {
         assert_eq!(Nflog::open(&path, 0).expect("reopen").len(), 1);
         std::fs::write(&path, "[]").expect("write");
         assert!(Nflog::open(&path, 0).is_err());
+    }
+
+    #[test]
+    fn recorded_entries_reach_the_file_at_the_snapshot() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("nflog.json");
+        let wh = IntegrationId {
+            name: "webhook",
+            index: 0,
+            send_resolved: true,
+        };
+        let mut log = Nflog::open(&path, 0).expect("open");
+        assert!(log.snapshot().is_none(), "nothing changed");
+        log.record("g1", "r", &wh, &[1], &[], 1_000);
+        log.record("g2", "r", &wh, &[2], &[], 1_000);
+        assert!(log.get("g1", "r", &wh).is_some(), "visible at once");
+        assert_eq!(Nflog::open(&path, 0).expect("reopen").len(), 0, "not written yet");
+        log.snapshot().expect("dirty").write().expect("write");
+        assert!(log.snapshot().is_none(), "clean after the snapshot");
+        let back = Nflog::open(&path, 1_000).expect("reopen");
+        assert_eq!(back.len(), 2);
+        assert_eq!(back.get("g2", "r", &wh), log.get("g2", "r", &wh));
+        // An in-memory log has nothing to write.
+        let mut mem = Nflog::in_memory();
+        mem.record("g", "r", &wh, &[1], &[], 1);
+        assert!(mem.snapshot().is_none());
     }
 }
