@@ -13,6 +13,12 @@ if ! command -v promtool >/dev/null || ! command -v prometheus-node-exporter >/d
   DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
     prometheus prometheus-node-exporter prometheus-alertmanager >&2
 fi
+# The real kubectl checks the fake Kubernetes API server (Debian's kubernetes-client; a
+# kubectl already on PATH, e.g. Google Cloud SDK's, is used as it is).
+if ! command -v kubectl >/dev/null; then
+  apt-get update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kubernetes-client >&2
+fi
 if ! python3 -c 'import opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http' 2>/dev/null; then
   echo "installing the Python OpenTelemetry SDK for the OTLP client test" >&2
   python3 -m pip install --quiet --disable-pip-version-check \
