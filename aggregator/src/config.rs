@@ -10,11 +10,16 @@ use std::time::Duration;
 pub struct AggregatorConfig {
     /// Address the HTTP API listens on.
     pub listen: String,
-    /// Where the log store keeps its data (`<data_dir>/logs`).
+    /// Where the stores keep their data (`<data_dir>/logs`, `<data_dir>/events`,
+    /// `<data_dir>/metrics`).
     pub data_dir: PathBuf,
     /// How long logs are kept; whole partitions are dropped past it.
     #[serde(with = "duration_str")]
     pub retention: Duration,
+    /// How long Kubernetes events are kept, counted from their latest occurrence; older
+    /// ones are deleted and not accepted.
+    #[serde(with = "duration_str")]
+    pub events_retention: Duration,
     /// Span of one log partition (`1h` or `1d` are typical).
     #[serde(with = "duration_str")]
     pub partition: Duration,
@@ -108,6 +113,7 @@ impl Default for AggregatorConfig {
             listen: "127.0.0.1:9400".into(),
             data_dir: PathBuf::from("./argus-data"),
             retention: Duration::from_secs(7 * 86_400),
+            events_retention: default_events_retention(),
             partition: Duration::from_secs(3600),
             commit_interval: Duration::from_secs(1),
             index_threads: 2,
@@ -117,6 +123,11 @@ impl Default for AggregatorConfig {
             metrics: MetricsConfig::default(),
         }
     }
+}
+
+/// Kubernetes keeps events for an hour; argus keeps them for 30 days.
+pub fn default_events_retention() -> Duration {
+    Duration::from_secs(30 * 86_400)
 }
 
 /// A config value that cannot work, naming the field.
@@ -157,6 +168,9 @@ impl AggregatorConfig {
                 "aggregator.retention",
                 "must be at least one partition",
             ));
+        }
+        if self.events_retention < Duration::from_secs(60) {
+            return Err(err("aggregator.events_retention", "must be at least 1m"));
         }
         if self.commit_interval.is_zero() || self.commit_interval > Duration::from_secs(60) {
             return Err(err(
@@ -203,5 +217,26 @@ impl AggregatorConfig {
             message: m,
         })?;
         Ok(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_retention_defaults_to_30_days_and_is_checked() {
+        let c = AggregatorConfig::default().validate().expect("defaults");
+        assert_eq!(c.events_retention, Duration::from_secs(30 * 86_400));
+        let c: AggregatorConfig =
+            serde_json::from_str(r#"{"events_retention":"90d"}"#).expect("parse");
+        assert_eq!(c.events_retention.as_secs(), 90 * 86_400);
+        let c: AggregatorConfig =
+            serde_json::from_str(r#"{"events_retention":"30s"}"#).expect("parse");
+        let e = c.validate().expect_err("too short").to_string();
+        assert!(e.contains("aggregator.events_retention"), "{e}");
+        assert!(
+            serde_json::from_str::<AggregatorConfig>(r#"{"events_retention":"soon"}"#).is_err()
+        );
     }
 }

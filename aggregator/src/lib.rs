@@ -1,13 +1,16 @@
 //! argus' central aggregator: it takes logs in over OTLP/HTTP and Loki's push API, stores
-//! them durably in time-partitioned tantivy indexes, and answers searches over HTTP.
+//! them durably in time-partitioned tantivy indexes, and answers searches over HTTP; it
+//! keeps the cluster's Kubernetes events (sent by the watcher) in an event store.
 //!
 //! - [`ingest`]: protocol decoding.
 //! - [`store`]: write-ahead log, dedup, partitions, indexer and search.
+//! - [`events`]: the event store (one record per Event, upserted, searchable).
 //! - [`api`]: the HTTP API (ingest, search, tail, self-monitoring, web UI).
 //! - [`Aggregator`]: the running component built from an [`AggregatorConfig`].
 
 pub mod api;
 pub mod config;
+pub mod events;
 pub mod ingest;
 pub mod notifier;
 pub mod rules;

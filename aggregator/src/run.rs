@@ -1,5 +1,5 @@
-//! The running aggregator: opens the log store, serves the API, and runs retention and
-//! dedup snapshots in the background.
+//! The running aggregator: opens the log, event and metrics stores, serves the API, and
+//! runs retention and dedup snapshots in the background.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::api::{self, AppState};
 use crate::config::{AggregatorConfig, ConfigError};
+use crate::events::{EventStore, EventStoreConfig};
 use crate::store::{StoreConfig, StoreError, TantivyStore};
 use argus_tsdb::scrape::Manager;
 use argus_tsdb::Db;
@@ -18,6 +19,8 @@ pub enum Error {
     Config(#[from] ConfigError),
     #[error("log store: {0}")]
     Store(#[from] StoreError),
+    #[error("event store: {0}")]
+    Events(StoreError),
     #[error("metrics store: {0}")]
     Metrics(#[from] argus_tsdb::Error),
     #[error("cannot listen on {addr}: {source}")]
@@ -38,6 +41,7 @@ pub enum Error {
 pub struct Aggregator {
     cfg: AggregatorConfig,
     store: Arc<TantivyStore>,
+    events: Arc<EventStore>,
     metrics: Arc<Db>,
     scrape: Arc<Manager>,
     engine: Arc<argus_promql::Engine>,
@@ -57,6 +61,12 @@ impl Aggregator {
             writer_threads: cfg.index_threads,
             writer_memory_bytes: cfg.index_memory_mb * 1024 * 1024,
         })?;
+        let events = EventStore::open(EventStoreConfig {
+            dir: cfg.data_dir.join("events"),
+            retention: cfg.events_retention,
+            commit_interval: cfg.commit_interval,
+        })
+        .map_err(Error::Events)?;
         let metrics = Db::open(
             &cfg.data_dir.join("metrics"),
             argus_tsdb::Options {
@@ -74,6 +84,7 @@ impl Aggregator {
         Ok(Aggregator {
             cfg,
             store: Arc::new(store),
+            events: Arc::new(events),
             metrics: Arc::new(metrics),
             scrape: Arc::new(scrape),
             engine: Arc::new(argus_promql::Engine::new(
@@ -110,6 +121,11 @@ impl Aggregator {
         self.store.clone()
     }
 
+    /// The event store.
+    pub fn events(&self) -> Arc<EventStore> {
+        self.events.clone()
+    }
+
     /// The validated config.
     pub fn config(&self) -> &AggregatorConfig {
         &self.cfg
@@ -143,6 +159,7 @@ impl Aggregator {
         };
         let state = AppState {
             store: self.store.clone(),
+            events: self.events.clone(),
             token: (!self.cfg.token.is_empty()).then(|| Arc::from(self.cfg.token.as_str())),
             metrics: self.metrics.clone(),
             scrape: self.scrape.clone(),
@@ -222,6 +239,20 @@ impl Aggregator {
                 .await;
             }
         });
+        let events = self.events.clone();
+        let events_housekeeping = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                let e = events.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(err) = e.apply_retention() {
+                        tracing::error!(error = %err, "event retention failed");
+                    }
+                })
+                .await;
+            }
+        });
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "aggregator listening");
         }
@@ -230,6 +261,7 @@ impl Aggregator {
             .await
             .map_err(Error::Serve);
         housekeeping.abort();
+        events_housekeeping.abort();
         metrics_housekeeping.abort();
         if let Some(r) = rules_loop {
             r.abort();
@@ -253,6 +285,8 @@ impl Aggregator {
             store.close();
         })
         .await;
+        let events = self.events.clone();
+        let _ = tokio::task::spawn_blocking(move || events.close()).await;
         res
     }
 }

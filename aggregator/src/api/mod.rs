@@ -1,8 +1,9 @@
-//! The aggregator's HTTP API (see DESIGN.md): ingest, log search and tail, self-monitoring
-//! and the web UI. Responses use Prometheus' envelope.
+//! The aggregator's HTTP API (see DESIGN.md): ingest, log search and tail, the event store's
+//! ingest and search, self-monitoring and the web UI. Responses use Prometheus' envelope.
 
 mod am;
 mod error;
+mod events;
 mod ingest;
 mod prom;
 mod search;
@@ -20,12 +21,14 @@ use std::sync::Arc;
 
 pub use error::ApiError;
 
+use crate::events::EventStore;
 use crate::store::TantivyStore;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<TantivyStore>,
+    pub events: Arc<EventStore>,
     pub token: Option<Arc<str>>,
     pub metrics: Arc<argus_tsdb::Db>,
     pub scrape: Arc<argus_tsdb::scrape::Manager>,
@@ -41,6 +44,11 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/loki/api/v1/push", post(ingest::loki))
         .route("/api/v1/logs/search", get(search::get).post(search::post))
         .route("/api/v1/logs/tail", get(tail::tail))
+        .route("/api/v1/events", post(events::ingest))
+        .route(
+            "/api/v1/events/search",
+            get(events::search_get).post(events::search_post),
+        )
         .route("/api/v1/query", get(prom::query).post(prom::query_form))
         .route(
             "/api/v1/query_range",

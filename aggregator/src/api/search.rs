@@ -1,7 +1,8 @@
 //! `GET|POST /api/v1/logs/search`: `query`, `start`, `end` (RFC3339 or unix seconds; default
 //! the last hour), `limit` (default 100, at most 5000), `direction` (`backward`, newest
 //! first, or `forward`), `cursor` (from `next_cursor`), `step` (histogram bucket; chosen
-//! for about 60 buckets when absent).
+//! for about 60 buckets when absent). The parameters and the answer's envelope are shared
+//! with `/api/v1/events/search` ([`request`], [`respond`]).
 
 use argus_core::LogRecord;
 use axum::extract::{Form, Query, State};
@@ -11,7 +12,7 @@ use serde_json::{json, Value};
 use std::time::Instant;
 
 use super::{ApiError, AppState};
-use crate::store::{Cursor, Direction, Hit, LogBackend, SearchRequest};
+use crate::store::{Cursor, Direction, Hit, LogBackend, SearchRequest, SearchResult};
 
 /// The most hits one page returns.
 pub const MAX_LIMIT: usize = 5000;
@@ -164,11 +165,26 @@ pub fn hit_json(r: &LogRecord) -> Value {
 }
 
 async fn run(state: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> {
-    let req = request(&p)?;
     let store = state.store.clone();
+    respond(
+        p,
+        move |req| store.search(req),
+        |h: &Hit| hit_json(&h.record),
+    )
+    .await
+}
+
+/// Runs a search of `p` on a blocking thread and answers with the search envelope (hits,
+/// total, histogram, step, next_cursor, stats): shared by the log and event searches.
+pub async fn respond<H: Send + 'static>(
+    p: SearchParams,
+    search: impl FnOnce(&SearchRequest) -> crate::store::Result<SearchResult<H>> + Send + 'static,
+    hit_json: impl Fn(&H) -> Value,
+) -> Result<Json<Value>, ApiError> {
+    let req = request(&p)?;
     let t0 = Instant::now();
     let (req, res) = tokio::task::spawn_blocking(move || {
-        let res = store.search(&req);
+        let res = search(&req);
         (req, res)
     })
     .await
@@ -186,11 +202,7 @@ async fn run(state: AppState, p: SearchParams) -> Result<Json<Value>, ApiError> 
             })
         })
         .collect();
-    let hits: Vec<Value> = res
-        .hits
-        .iter()
-        .map(|Hit { record, .. }| hit_json(record))
-        .collect();
+    let hits: Vec<Value> = res.hits.iter().map(hit_json).collect();
     Ok(Json(json!({
         "status": "success",
         "data": {

@@ -7,6 +7,79 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use super::AppState;
 
+/// The event store's series: `argus_aggregator_events_*` and the search duration histogram.
+async fn write_event_metrics(state: &AppState, out: &mut String) {
+    let events = state.events.clone();
+    let (docs, bytes) = tokio::task::spawn_blocking(move || events.sizes())
+        .await
+        .unwrap_or((0, 0));
+    let s = &state.events.stats;
+    let rows: [(&str, &str, &str, u64); 7] = [
+        (
+            "argus_aggregator_events_ingested_total",
+            "counter",
+            "Kubernetes event states stored (new events and newer states).",
+            s.ingested.load(Relaxed),
+        ),
+        (
+            "argus_aggregator_events_updated_total",
+            "counter",
+            "Stored event states that replaced an older state of the same event.",
+            s.updated.load(Relaxed),
+        ),
+        (
+            "argus_aggregator_events_ignored_total",
+            "counter",
+            "Event states dropped as older, re-sent or past retention.",
+            s.ignored.load(Relaxed),
+        ),
+        (
+            "argus_aggregator_events_index_commits_total",
+            "counter",
+            "Event index commits.",
+            s.commits.load(Relaxed),
+        ),
+        (
+            "argus_aggregator_events_index_errors_total",
+            "counter",
+            "Event index errors (events stay in the write-ahead log).",
+            s.index_errors.load(Relaxed),
+        ),
+        (
+            "argus_aggregator_events_stored",
+            "gauge",
+            "Searchable Kubernetes events (one per event uid).",
+            docs,
+        ),
+        (
+            "argus_aggregator_events_size_bytes",
+            "gauge",
+            "Bytes of the event store on disk.",
+            bytes,
+        ),
+    ];
+    for (name, kind, help, v) in rows {
+        let _ = write!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
+        );
+    }
+    let name = "argus_aggregator_event_search_duration_seconds";
+    let (counts, sum) = s.search_histogram();
+    let _ = write!(
+        out,
+        "# HELP {name} Time spent answering event searches.\n# TYPE {name} histogram\n"
+    );
+    for (le, c) in crate::events::stats::SEARCH_BUCKETS.iter().zip(&counts) {
+        let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {c}");
+    }
+    let total = counts.last().copied().unwrap_or(0);
+    let _ = write!(
+        out,
+        "{name}_bucket{{le=\"+Inf\"}} {total}\n{name}_sum {sum}\n{name}_count {total}\n"
+    );
+}
+
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let store = state.store.clone();
     let (parts, docs, bytes) = tokio::task::spawn_blocking(move || store.sizes())
@@ -82,6 +155,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {v}\n"
         );
     }
+    write_event_metrics(&state, &mut out).await;
     let db = state.metrics.clone();
     let st = tokio::task::spawn_blocking(move || db.stats())
         .await

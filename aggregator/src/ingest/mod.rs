@@ -1,6 +1,10 @@
 //! Decoding of the ingest protocols into [`LogRecord`]s: OTLP/HTTP logs ([`otlp`],
-//! protobuf and JSON) and Loki's push API ([`loki`], JSON and snappy-compressed protobuf).
+//! protobuf and JSON) and Loki's push API ([`loki`], JSON and snappy-compressed protobuf);
+//! and of the watcher's event batches ([`events`]) into Kubernetes events.
+//!
+//! [`LogRecord`]: argus_core::LogRecord
 
+pub mod events;
 pub mod loki;
 pub mod otlp;
 mod otlp_wire;

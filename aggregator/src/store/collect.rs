@@ -8,7 +8,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::schema::IndexRecordOption;
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::store::StoreReader;
 use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, Term, TERMINATED};
 
@@ -75,14 +75,103 @@ pub struct SegCollector {
     level_ok: [bool; 7],
     node_ok: Option<Vec<bool>>,
     node_empty_ok: bool,
-    ord: SegmentOrdinal,
     ts: Column<i64>,
     seq: Column<u64>,
     store: Option<StoreReader>,
     long: HashSet<DocId>,
-    fruit: Fruit,
-    heap: BinaryHeap<Reverse<Candidate>>,
+    tally: Tally,
+}
+
+/// What every collector does with a match: count it, put it in its histogram bucket and
+/// keep it if it is among the best `k` after the cursor. Shared by the log and event
+/// collectors.
+pub struct Tally {
+    ord: SegmentOrdinal,
+    start_ns: i64,
+    step_ns: i64,
+    buckets: usize,
+    direction: Direction,
+    k: usize,
     cursor_rank: Option<(i64, u64)>,
+    pub fruit: Fruit,
+    heap: BinaryHeap<Reverse<Candidate>>,
+}
+
+impl Tally {
+    /// A tally for segment `ord` with `buckets` buckets of `step_ns` from `start_ns`.
+    pub fn new(
+        ord: SegmentOrdinal,
+        start_ns: i64,
+        step_ns: i64,
+        buckets: usize,
+        direction: Direction,
+        cursor: Option<Cursor>,
+        k: usize,
+    ) -> Tally {
+        Tally {
+            ord,
+            start_ns,
+            step_ns: step_ns.max(1),
+            buckets,
+            direction,
+            k,
+            cursor_rank: cursor.map(|cur| rank(direction, cur.timestamp_ns, cur.seq)),
+            fruit: Fruit {
+                histogram: vec![0; buckets],
+                ..Fruit::default()
+            },
+            heap: BinaryHeap::new(),
+        }
+    }
+
+    /// Records a match; `seq` is read only when the hit may be kept.
+    #[inline]
+    pub fn add(&mut self, ts: i64, doc: DocId, seq: impl FnOnce() -> u64) {
+        self.fruit.total += 1;
+        let b = ((ts - self.start_ns) / self.step_ns) as usize;
+        if let Some(slot) = self
+            .fruit
+            .histogram
+            .get_mut(b.min(self.buckets.saturating_sub(1)))
+        {
+            *slot += 1;
+        }
+        if self.k == 0 {
+            return;
+        }
+        let seq = seq();
+        let r = rank(self.direction, ts, seq);
+        if self.cursor_rank.is_some_and(|c| r >= c) {
+            return;
+        }
+        if self.heap.len() < self.k {
+            self.heap.push(Reverse((r, ts, seq, self.ord, doc)));
+        } else if self.heap.peek().is_some_and(|Reverse(min)| r > min.0) {
+            self.heap.pop();
+            self.heap.push(Reverse((r, ts, seq, self.ord, doc)));
+        }
+    }
+
+    /// The counts and the kept hits.
+    pub fn harvest(mut self) -> Fruit {
+        self.fruit.top = self.heap.into_iter().map(|Reverse(c)| c).collect();
+        self.fruit
+    }
+}
+
+/// The documents of a segment with a token over the index's limit (marked with
+/// [`LONG_TOKEN_MARK`] in `message`): the only ones a `LongTokens` plan verifies.
+pub fn long_token_docs(seg: &SegmentReader, message: Field) -> tantivy::Result<HashSet<DocId>> {
+    let mut long = HashSet::new();
+    let inv = seg.inverted_index(message)?;
+    let t = Term::from_field_text(message, LONG_TOKEN_MARK);
+    if let Some(mut p) = inv.read_postings(&t, IndexRecordOption::Basic)? {
+        while p.doc() != TERMINATED {
+            long.insert(p.doc());
+            p.advance();
+        }
+    }
+    Ok(long)
 }
 
 /// The tantivy collector wrapping a shared [`HitCollector`].
@@ -104,17 +193,11 @@ impl Collector for Shared {
             Verify::None => None,
             _ => Some(seg.get_store_reader(64)?),
         };
-        let mut long = HashSet::new();
-        if c.verify == Verify::LongTokens {
-            let inv = seg.inverted_index(c.fields.message)?;
-            let t = Term::from_field_text(c.fields.message, LONG_TOKEN_MARK);
-            if let Some(mut p) = inv.read_postings(&t, IndexRecordOption::Basic)? {
-                while p.doc() != TERMINATED {
-                    long.insert(p.doc());
-                    p.advance();
-                }
-            }
-        }
+        let long = if c.verify == Verify::LongTokens {
+            long_token_docs(seg, c.fields.message)?
+        } else {
+            HashSet::new()
+        };
         let cols = partition::Columns::open(seg)?;
         let passes = |name: &str, v: &str| {
             c.columns
@@ -138,19 +221,19 @@ impl Collector for Shared {
             level_ok,
             node_ok,
             node_empty_ok,
-            ord,
             ts,
             seq,
             store,
             long,
-            fruit: Fruit {
-                histogram: vec![0; c.buckets],
-                ..Fruit::default()
-            },
-            heap: BinaryHeap::new(),
-            cursor_rank: c
-                .cursor
-                .map(|cur| rank(c.direction, cur.timestamp_ns, cur.seq)),
+            tally: Tally::new(
+                ord,
+                c.start_ns,
+                c.step_ns,
+                c.buckets,
+                c.direction,
+                c.cursor,
+                c.k,
+            ),
         })
     }
 
@@ -208,7 +291,7 @@ impl SegCollector {
         if self.c.verify == Verify::LongTokens && !self.long.contains(&doc) {
             return true;
         }
-        self.fruit.verified += 1;
+        self.tally.fruit.verified += 1;
         match store.get::<partition::StoredRecord>(doc) {
             Ok(mut d) => {
                 // Column values are only read when a matcher needs them.
@@ -236,33 +319,11 @@ impl SegmentCollector for SegCollector {
         if !self.verified(doc) {
             return;
         }
-        self.fruit.total += 1;
-        let b = ((ts - self.c.start_ns) / self.c.step_ns.max(1)) as usize;
-        if let Some(slot) = self
-            .fruit
-            .histogram
-            .get_mut(b.min(self.c.buckets.saturating_sub(1)))
-        {
-            *slot += 1;
-        }
-        if self.c.k == 0 {
-            return;
-        }
-        let seq = self.seq.first(doc).unwrap_or(0);
-        let r = rank(self.c.direction, ts, seq);
-        if self.cursor_rank.is_some_and(|c| r >= c) {
-            return;
-        }
-        if self.heap.len() < self.c.k {
-            self.heap.push(Reverse((r, ts, seq, self.ord, doc)));
-        } else if self.heap.peek().is_some_and(|Reverse(min)| r > min.0) {
-            self.heap.pop();
-            self.heap.push(Reverse((r, ts, seq, self.ord, doc)));
-        }
+        let seq = &self.seq;
+        self.tally.add(ts, doc, || seq.first(doc).unwrap_or(0));
     }
 
-    fn harvest(mut self) -> Fruit {
-        self.fruit.top = self.heap.into_iter().map(|Reverse(c)| c).collect();
-        self.fruit
+    fn harvest(self) -> Fruit {
+        self.tally.harvest()
     }
 }

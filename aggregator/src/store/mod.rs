@@ -47,11 +47,19 @@ pub enum StoreError {
     Index { path: String, message: String },
     #[error("{0}")]
     Corrupt(String),
-    #[error("the log store is shutting down")]
+    #[error("the store is shutting down")]
     Closed,
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Maps a tantivy error to [`StoreError::Index`] naming `path`.
+pub(crate) fn index_err(path: &Path) -> impl FnOnce(tantivy::TantivyError) -> StoreError + '_ {
+    move |e| StoreError::Index {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
 
 /// How the store is laid out and tuned.
 #[derive(Debug, Clone)]
@@ -86,10 +94,10 @@ pub struct Hit {
     pub seq: u64,
 }
 
-/// What a search found.
-#[derive(Debug, Clone, Default)]
-pub struct SearchResult {
-    pub hits: Vec<Hit>,
+/// What a search found (`H`: the hit type of the store, [`Hit`] for logs).
+#[derive(Debug, Clone)]
+pub struct SearchResult<H = Hit> {
+    pub hits: Vec<H>,
     /// Exact number of matches in the range.
     pub total: u64,
     /// Matches per bucket of `step_ns` from `start_ns`.
@@ -149,25 +157,25 @@ pub struct TantivyStore {
     executor: tantivy::Executor,
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
         path: path.display().to_string(),
         source,
     }
 }
 
-fn read_seq(path: &Path) -> u64 {
+pub(crate) fn read_seq(path: &Path) -> u64 {
     std::fs::read_to_string(path)
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     use std::io::Write;
     let tmp = path.with_extension("tmp");
     let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
@@ -311,7 +319,7 @@ impl TantivyStore {
     }
 }
 
-fn dir_size(dir: &Path) -> u64 {
+pub(crate) fn dir_size(dir: &Path) -> u64 {
     std::fs::read_dir(dir)
         .map(|rd| {
             rd.flatten()

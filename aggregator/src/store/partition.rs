@@ -74,12 +74,7 @@ impl Partition {
                 .create_in_dir(dir)
                 .map_err(terr(dir))?
         };
-        index
-            .tokenizers()
-            .register(schema::TOKENIZER, schema::analyzer());
-        index
-            .tokenizers()
-            .register(schema::HEX_TOKENIZER, schema::hex_analyzer());
+        schema::register_tokenizers(&index);
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)

@@ -11,7 +11,7 @@ use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, RegexQuer
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::Term;
 
-use super::schema::{is_hex_token, Fields, LONG_TOKEN_MARK, MAX_TOKEN_BYTES};
+use super::schema::{is_hex_token, Fields, TextFields, LONG_TOKEN_MARK, MAX_TOKEN_BYTES};
 
 /// Which candidates need an exact check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ fn regex(field: Field, pattern: &str) -> Option<Box<dyn Query>> {
 /// A regex over the message terms that can match it: a pattern around a token with a
 /// non-hex character can only match word terms; otherwise both dictionaries are searched.
 /// `closed` says the pattern is the token itself (no `.*`), whose class decides alone.
-fn message_regex(f: &Fields, tok: &str, pattern: &str, closed: bool) -> Option<Box<dyn Query>> {
+fn message_regex(f: &TextFields, tok: &str, pattern: &str, closed: bool) -> Option<Box<dyn Query>> {
     let hex = is_hex_token(tok);
     if closed || !hex {
         return regex(if hex { f.message_hex } else { f.message }, pattern);
@@ -68,7 +68,7 @@ fn message_regex(f: &Fields, tok: &str, pattern: &str, closed: bool) -> Option<B
 }
 
 /// The exact message term `tok`.
-fn message_term(f: &Fields, tok: &str) -> Box<dyn Query> {
+fn message_term(f: &TextFields, tok: &str) -> Box<dyn Query> {
     term(
         if is_hex_token(tok) {
             f.message_hex
@@ -81,7 +81,7 @@ fn message_term(f: &Fields, tok: &str) -> Box<dyn Query> {
 
 /// Candidate clauses for a substring that must occur in the message: each token of it, the
 /// first one open to the left and the last open to the right.
-fn substring_clauses(f: &Fields, text: &str) -> Vec<Box<dyn Query>> {
+fn substring_clauses(f: &TextFields, text: &str) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     for (off, tok) in argus_core::text::tokens(text) {
         if tok.len() > MAX_TOKEN_BYTES {
@@ -222,7 +222,7 @@ fn regex_term_patterns(re: &str) -> Vec<(String, bool)> {
 }
 
 /// Candidate clauses for a regex line filter (see [`regex_term_patterns`]).
-fn regex_clauses(f: &Fields, re: &str) -> Vec<Box<dyn Query>> {
+fn regex_clauses(f: &TextFields, re: &str) -> Vec<Box<dyn Query>> {
     let mut out = Vec::new();
     for (pat, word) in regex_term_patterns(re) {
         let q = if word {
@@ -243,7 +243,7 @@ fn regex_clauses(f: &Fields, re: &str) -> Vec<Box<dyn Query>> {
     out
 }
 
-fn or_long(fields: &Fields, q: Box<dyn Query>) -> Box<dyn Query> {
+fn or_long(fields: &TextFields, q: Box<dyn Query>) -> Box<dyn Query> {
     Box::new(BooleanQuery::new(vec![
         (Occur::Should, q),
         (Occur::Should, term(fields.message, LONG_TOKEN_MARK)),
@@ -259,21 +259,140 @@ fn label_field(f: &Fields, name: &str) -> Option<Field> {
     })
 }
 
+impl Verify {
+    /// Raises the requirement to `v` (`All` wins over `LongTokens` over `None`).
+    pub fn need(&mut self, v: Verify) {
+        if v == Verify::All || *self == Verify::None {
+            *self = v;
+        }
+    }
+}
+
+/// `start_ns <= field <= end_ns` on an i64 fast field.
+pub fn time_range(field: Field, start_ns: i64, end_ns: i64) -> Box<dyn Query> {
+    Box::new(RangeQuery::new(
+        Bound::Included(Term::from_field_i64(field, start_ns)),
+        Bound::Included(Term::from_field_i64(field, end_ns)),
+    ))
+}
+
+/// The clause that answers a label matcher exactly from a raw-term field whose terms are
+/// `<prefix><value>`; `None` when the index cannot (the matcher matches the empty string,
+/// which absent values also do, or its regex does not compile for the term dictionary):
+/// then candidates must be verified.
+pub fn matcher_clause(
+    field: Field,
+    prefix: &str,
+    m: &LabelMatcher,
+) -> Option<(Occur, Box<dyn Query>)> {
+    let empty = m.matches_empty();
+    let re = || regex(field, &format!("{}(?:{})", regex::escape(prefix), m.value));
+    match m.op {
+        MatchOp::Eq if !m.value.is_empty() => {
+            Some((Occur::Must, term(field, &format!("{prefix}{}", m.value))))
+        }
+        MatchOp::Neq if !m.value.is_empty() => {
+            Some((Occur::MustNot, term(field, &format!("{prefix}{}", m.value))))
+        }
+        MatchOp::Re if !empty => re().map(|r| (Occur::Must, r)),
+        MatchOp::Nre if !empty => re().map(|r| (Occur::MustNot, r)),
+        _ => None,
+    }
+}
+
+/// Adds the candidate clauses of the line filters and free-text terms of `q` over the
+/// message fields, raising `verify` to what the index cannot answer exactly.
+pub fn message_clauses(
+    f: &TextFields,
+    q: &LogQuery,
+    clauses: &mut Vec<(Occur, Box<dyn Query>)>,
+    verify: &mut Verify,
+) {
+    for filter in &q.filters {
+        let text = filter.text.as_str();
+        let single = argus_core::text::is_single_token(text) && text.len() <= MAX_TOKEN_BYTES;
+        match filter.op {
+            FilterOp::Contains if single => {
+                match message_regex(f, text, &format!(".*{}.*", regex::escape(text)), false) {
+                    Some(r) => {
+                        clauses.push((Occur::Must, or_long(f, r)));
+                        verify.need(Verify::LongTokens);
+                    }
+                    None => verify.need(Verify::All),
+                }
+            }
+            FilterOp::NotContains if single => {
+                match message_regex(f, text, &format!(".*{}.*", regex::escape(text)), false) {
+                    Some(r) => {
+                        clauses.push((Occur::MustNot, r));
+                        verify.need(Verify::LongTokens);
+                    }
+                    None => verify.need(Verify::All),
+                }
+            }
+            FilterOp::Contains => {
+                for c in substring_clauses(f, text) {
+                    clauses.push((Occur::Must, c));
+                }
+                verify.need(Verify::All);
+            }
+            FilterOp::Regex => {
+                for c in regex_clauses(f, text) {
+                    clauses.push((Occur::Must, c));
+                }
+                verify.need(Verify::All);
+            }
+            _ => verify.need(Verify::All),
+        }
+    }
+    for t in &q.free {
+        let long = t.tokens.iter().any(|tok| tok.len() > MAX_TOKEN_BYTES);
+        if t.tokens.is_empty() || long {
+            verify.need(Verify::All);
+            continue;
+        }
+        let word = |tok: &str| message_regex(f, tok, &format!("(?i){}", regex::escape(tok)), true);
+        match (t.tokens.len(), t.negated) {
+            (1, false) => match word(&t.tokens[0]) {
+                Some(r) => {
+                    clauses.push((Occur::Must, or_long(f, r)));
+                    verify.need(Verify::LongTokens);
+                }
+                None => verify.need(Verify::All),
+            },
+            (1, true) => match word(&t.tokens[0]) {
+                Some(r) => {
+                    clauses.push((Occur::MustNot, r));
+                    verify.need(Verify::LongTokens);
+                }
+                None => verify.need(Verify::All),
+            },
+            (_, false) => {
+                for tok in &t.tokens {
+                    if let Some(r) = word(tok) {
+                        clauses.push((Occur::Must, or_long(f, r)));
+                    }
+                }
+                verify.need(Verify::All);
+            }
+            (_, true) => verify.need(Verify::All),
+        }
+    }
+}
+
+/// The conjunction of `clauses` (everything when there are none).
+pub fn conjunction(clauses: Vec<(Occur, Box<dyn Query>)>) -> Box<dyn Query> {
+    if clauses.is_empty() {
+        Box::new(AllQuery)
+    } else {
+        Box::new(BooleanQuery::new(clauses))
+    }
+}
+
 /// Builds the plan for `q` over `[start_ns, end_ns]`.
 pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
-    let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-        Occur::Must,
-        Box::new(RangeQuery::new(
-            Bound::Included(Term::from_field_i64(f.timestamp, start_ns)),
-            Bound::Included(Term::from_field_i64(f.timestamp, end_ns)),
-        )),
-    )];
+    let mut clauses = vec![(Occur::Must, time_range(f.timestamp, start_ns, end_ns))];
     let mut verify = Verify::None;
-    let need = |v: Verify, verify: &mut Verify| {
-        if v == Verify::All || *verify == Verify::None {
-            *verify = v;
-        }
-    };
     let mut columns = Vec::new();
     let mut unverified = Vec::new();
     for m in &q.matchers {
@@ -285,112 +404,17 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
             Some(field) => (field, String::new()),
             None => (f.labels, format!("{}=", m.name)),
         };
-        let empty = m.matches_empty();
-        let re = || regex(field, &format!("{}(?:{})", regex::escape(&prefix), m.value));
-        match m.op {
-            MatchOp::Eq if !m.value.is_empty() => {
-                clauses.push((Occur::Must, term(field, &format!("{prefix}{}", m.value))))
-            }
-            MatchOp::Neq if !m.value.is_empty() => {
-                clauses.push((Occur::MustNot, term(field, &format!("{prefix}{}", m.value))))
-            }
-            MatchOp::Re if !empty => match re() {
-                Some(r) => clauses.push((Occur::Must, r)),
-                None => {
-                    unverified.push(m.clone());
-                    need(Verify::All, &mut verify)
-                }
-            },
-            MatchOp::Nre if !empty => match re() {
-                Some(r) => clauses.push((Occur::MustNot, r)),
-                None => {
-                    unverified.push(m.clone());
-                    need(Verify::All, &mut verify)
-                }
-            },
-            _ => {
+        match matcher_clause(field, &prefix, m) {
+            Some(c) => clauses.push(c),
+            None => {
                 unverified.push(m.clone());
-                need(Verify::All, &mut verify)
+                verify.need(Verify::All);
             }
         }
     }
-    for filter in &q.filters {
-        let text = filter.text.as_str();
-        let single = argus_core::text::is_single_token(text) && text.len() <= MAX_TOKEN_BYTES;
-        match filter.op {
-            FilterOp::Contains if single => {
-                match message_regex(f, text, &format!(".*{}.*", regex::escape(text)), false) {
-                    Some(r) => {
-                        clauses.push((Occur::Must, or_long(f, r)));
-                        need(Verify::LongTokens, &mut verify);
-                    }
-                    None => need(Verify::All, &mut verify),
-                }
-            }
-            FilterOp::NotContains if single => {
-                match message_regex(f, text, &format!(".*{}.*", regex::escape(text)), false) {
-                    Some(r) => {
-                        clauses.push((Occur::MustNot, r));
-                        need(Verify::LongTokens, &mut verify);
-                    }
-                    None => need(Verify::All, &mut verify),
-                }
-            }
-            FilterOp::Contains => {
-                for c in substring_clauses(f, text) {
-                    clauses.push((Occur::Must, c));
-                }
-                need(Verify::All, &mut verify);
-            }
-            FilterOp::Regex => {
-                for c in regex_clauses(f, text) {
-                    clauses.push((Occur::Must, c));
-                }
-                need(Verify::All, &mut verify);
-            }
-            _ => need(Verify::All, &mut verify),
-        }
-    }
-    for t in &q.free {
-        let long = t.tokens.iter().any(|tok| tok.len() > MAX_TOKEN_BYTES);
-        if t.tokens.is_empty() || long {
-            need(Verify::All, &mut verify);
-            continue;
-        }
-        let word = |tok: &str| message_regex(f, tok, &format!("(?i){}", regex::escape(tok)), true);
-        match (t.tokens.len(), t.negated) {
-            (1, false) => match word(&t.tokens[0]) {
-                Some(r) => {
-                    clauses.push((Occur::Must, or_long(f, r)));
-                    need(Verify::LongTokens, &mut verify);
-                }
-                None => need(Verify::All, &mut verify),
-            },
-            (1, true) => match word(&t.tokens[0]) {
-                Some(r) => {
-                    clauses.push((Occur::MustNot, r));
-                    need(Verify::LongTokens, &mut verify);
-                }
-                None => need(Verify::All, &mut verify),
-            },
-            (_, false) => {
-                for tok in &t.tokens {
-                    if let Some(r) = word(tok) {
-                        clauses.push((Occur::Must, or_long(f, r)));
-                    }
-                }
-                need(Verify::All, &mut verify);
-            }
-            (_, true) => need(Verify::All, &mut verify),
-        }
-    }
-    let query: Box<dyn Query> = if clauses.is_empty() {
-        Box::new(AllQuery)
-    } else {
-        Box::new(BooleanQuery::new(clauses))
-    };
+    message_clauses(&f.text(), q, &mut clauses, &mut verify);
     Plan {
-        query,
+        query: conjunction(clauses),
         verify,
         columns,
         check: Arc::new(LogQuery {

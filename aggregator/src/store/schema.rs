@@ -6,7 +6,8 @@
 
 use argus_core::{Level, Stream};
 use tantivy::schema::{
-    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STORED, STRING,
+    Field, IndexRecordOption, Schema, SchemaBuilder, TextFieldIndexing, TextOptions, FAST, INDEXED,
+    STORED, STRING,
 };
 use tantivy::tokenizer::{TextAnalyzer, Token, TokenStream, Tokenizer};
 
@@ -79,28 +80,61 @@ pub fn level_code(l: Level) -> u64 {
     LEVELS.iter().position(|x| *x == l).unwrap_or(0) as u64
 }
 
+/// The two term fields of a message (word and hex dictionaries, see [`is_hex_token`]):
+/// what the full-text part of a query plan needs. Shared by the log and event stores.
+#[derive(Clone, Copy, Debug)]
+pub struct TextFields {
+    pub message: Field,
+    pub message_hex: Field,
+}
+
+impl Fields {
+    /// The message's term fields.
+    pub fn text(&self) -> TextFields {
+        TextFields {
+            message: self.message,
+            message_hex: self.message_hex,
+        }
+    }
+}
+
+/// Adds `message` (argus' word tokenizer; stored when `stored`) and `message_hex` (hex
+/// tokens, indexed only) to a schema: doc ids only, no positions, no field norms.
+pub fn add_message_fields(b: &mut SchemaBuilder, stored: bool) -> TextFields {
+    let indexing = |tokenizer| {
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::Basic)
+            .set_fieldnorms(false)
+    };
+    let mut message_opts = TextOptions::default().set_indexing_options(indexing(TOKENIZER));
+    if stored {
+        message_opts = message_opts.set_stored();
+    }
+    let hex_opts = TextOptions::default().set_indexing_options(indexing(HEX_TOKENIZER));
+    TextFields {
+        message: b.add_text_field("message", message_opts),
+        message_hex: b.add_text_field("message_hex", hex_opts),
+    }
+}
+
+/// Registers [`TOKENIZER`] and [`HEX_TOKENIZER`] on an index.
+pub fn register_tokenizers(index: &tantivy::Index) {
+    index.tokenizers().register(TOKENIZER, analyzer());
+    index.tokenizers().register(HEX_TOKENIZER, hex_analyzer());
+}
+
 /// Builds the schema and its field handles.
 pub fn build() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let message_opts = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer(TOKENIZER)
-                .set_index_option(IndexRecordOption::Basic)
-                .set_fieldnorms(false),
-        )
-        .set_stored();
-    let hex_opts = TextOptions::default().set_indexing_options(
-        TextFieldIndexing::default()
-            .set_tokenizer(HEX_TOKENIZER)
-            .set_index_option(IndexRecordOption::Basic)
-            .set_fieldnorms(false),
-    );
+    let timestamp = b.add_i64_field("timestamp", FAST);
+    let seq = b.add_u64_field("seq", FAST);
+    let text = add_message_fields(&mut b, true);
     let fields = Fields {
-        timestamp: b.add_i64_field("timestamp", FAST),
-        seq: b.add_u64_field("seq", FAST),
-        message: b.add_text_field("message", message_opts),
-        message_hex: b.add_text_field("message_hex", hex_opts),
+        timestamp,
+        seq,
+        message: text.message,
+        message_hex: text.message_hex,
         namespace: b.add_text_field("namespace", STRING | FAST),
         pod: b.add_text_field("pod", STRING | FAST),
         container: b.add_text_field("container", STRING | FAST),
