@@ -7,6 +7,7 @@ use std::path::Path;
 
 use argus_aggregator::{AggregatorConfig, AlertingConfig};
 use argus_collector::CollectorConfig;
+use argus_watcher::WatcherConfig;
 
 /// `auth:` section.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -23,6 +24,7 @@ pub struct ArgusConfig {
     pub collector: CollectorConfig,
     pub aggregator: AggregatorConfig,
     pub alerting: AlertingConfig,
+    pub watcher: WatcherConfig,
     pub auth: AuthConfig,
 }
 
@@ -51,6 +53,9 @@ impl ArgusConfig {
             .unwrap_or(self.auth.token.clone());
         if self.aggregator.token.is_empty() {
             self.aggregator.token = token.clone();
+        }
+        if self.watcher.token.is_empty() {
+            self.watcher.token = token.clone();
         }
         if self.collector.token.is_empty() {
             self.collector.token = token;
@@ -81,5 +86,26 @@ mod tests {
         assert_eq!(c.aggregator.retention.as_secs(), 3 * 86_400);
         assert_eq!(c.collector.max_line_bytes, 4096);
         assert_eq!(c.collector.read_from, argus_collector::ReadFrom::End);
+    }
+
+    #[test]
+    fn watcher_section() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("argus.yaml");
+        std::fs::write(
+            &p,
+            "watcher:\n  kubeconfig: /etc/kube.yaml\n  listen: 0.0.0.0:9402\n  events:\n    seen_retention: 3h\n",
+        )
+        .expect("write");
+        let c = ArgusConfig::load(Some(&p)).expect("valid").watcher;
+        assert_eq!(c.kubeconfig.as_deref(), Some(Path::new("/etc/kube.yaml")));
+        assert_eq!(c.listen, "0.0.0.0:9402");
+        assert_eq!(c.events.seen_retention.as_secs(), 3 * 3600);
+        assert_eq!(c.aggregator, "http://127.0.0.1:9400");
+        std::fs::write(&p, "watcher:\n  events:\n    batch: 3\n").expect("write");
+        let e = ArgusConfig::load(Some(&p))
+            .expect_err("unknown")
+            .to_string();
+        assert!(e.contains("batch") && e.contains("argus.yaml:3"), "{e}");
     }
 }

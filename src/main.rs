@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use argus_aggregator::Aggregator;
 use argus_collector::Collector;
+use argus_watcher::Watcher;
 use config::ArgusConfig;
 
 #[derive(Parser)]
@@ -129,6 +130,25 @@ enum Command {
         #[arg(long)]
         alertmanager_config: Option<String>,
     },
+    /// The cluster watcher: records every Kubernetes Event occurrence once into the
+    /// aggregator's event store and serves the cluster series (`/metrics/cluster`).
+    Watcher {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// kubeconfig of the API server [default: in-cluster, else $KUBECONFIG or
+        /// ~/.kube/config].
+        #[arg(long)]
+        kubeconfig: Option<PathBuf>,
+        /// Aggregator base URL [default: http://127.0.0.1:9400].
+        #[arg(long)]
+        aggregator: Option<String>,
+        /// Metrics address [default: 127.0.0.1:9402].
+        #[arg(long)]
+        listen: Option<String>,
+        /// Data directory (the record of delivered events) [default: ./argus-data].
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
     /// Prometheus rule files: `check` (like `promtool check rules`) and `test` (like
     /// `promtool test rules`, same file format).
     Rules {
@@ -209,6 +229,30 @@ fn run(cli: Cli) -> Result<()> {
             }
             let collector = Collector::new(cfg)?;
             runtime()?.block_on(async move { collector.run(shutdown_signal()).await })?;
+            Ok(())
+        }
+        Command::Watcher {
+            config,
+            kubeconfig,
+            aggregator,
+            listen,
+            data_dir,
+        } => {
+            let mut cfg = ArgusConfig::load(config.as_deref())?.watcher;
+            if kubeconfig.is_some() {
+                cfg.kubeconfig = kubeconfig;
+            }
+            if let Some(v) = aggregator {
+                cfg.aggregator = v;
+            }
+            if let Some(v) = listen {
+                cfg.listen = v;
+            }
+            if let Some(v) = data_dir {
+                cfg.data_dir = v;
+            }
+            let watcher = Watcher::new(cfg)?;
+            runtime()?.block_on(async move { watcher.run(shutdown_signal()).await })?;
             Ok(())
         }
         Command::Rules { command } => {

@@ -341,7 +341,8 @@ impl Nflog {
 
     fn file_bytes(&self, entries: &BTreeMap<Key, NflogEntry>) -> Vec<u8> {
         let entries: Vec<Value> = entries.iter().map(|(k, e)| entry_to_json(k, e)).collect();
-        serde_json::to_vec(&json!({"version": FILE_VERSION, "entries": entries})).unwrap_or_default()
+        serde_json::to_vec(&json!({"version": FILE_VERSION, "entries": entries}))
+            .unwrap_or_default()
     }
 
     /// Drops entries past their expiry; returns how many.
@@ -524,7 +525,11 @@ mod tests {
         log.record("g1", "r", &wh, &[1], &[], 1_000);
         log.record("g2", "r", &wh, &[2], &[], 1_000);
         assert!(log.get("g1", "r", &wh).is_some(), "visible at once");
-        assert_eq!(Nflog::open(&path, 0).expect("reopen").len(), 0, "not written yet");
+        assert_eq!(
+            Nflog::open(&path, 0).expect("reopen").len(),
+            0,
+            "not written yet"
+        );
         log.snapshot().expect("dirty").write().expect("write");
         assert!(log.snapshot().is_none(), "clean after the snapshot");
         let back = Nflog::open(&path, 1_000).expect("reopen");
