@@ -24,6 +24,9 @@ pub struct WatcherConfig {
     pub token: String,
     /// Kubernetes Event recording.
     pub events: EventsConfig,
+    /// Serve the kube-state-metrics-compatible `kube_*` series on `/metrics/cluster`
+    /// (reflectors of pods, nodes, workloads, services, volumes, HPAs).
+    pub state: bool,
 }
 
 /// The `watcher.events` section.
@@ -58,6 +61,10 @@ pub fn default_listen() -> String {
     "127.0.0.1:9402".to_string()
 }
 
+fn default_state() -> bool {
+    true
+}
+
 fn default_aggregator() -> String {
     "http://127.0.0.1:9400".to_string()
 }
@@ -75,6 +82,7 @@ impl Default for WatcherConfig {
             listen: default_listen(),
             token: String::new(),
             events: EventsConfig::default(),
+            state: default_state(),
         }
     }
 }
@@ -200,6 +208,9 @@ mod tests {
         assert_eq!(c.events.seen_retention, Duration::from_secs(3 * 3600));
         assert_eq!(c.events.flush_timeout, Duration::from_millis(500));
         assert!(c.events.enabled);
+        assert!(c.state);
+        let c: WatcherConfig = serde_json::from_str(r#"{"state":false}"#).expect("parse");
+        assert!(!c.state);
         assert!(serde_json::from_str::<WatcherConfig>(r#"{"colour":1}"#).is_err());
     }
 }

@@ -1,9 +1,10 @@
 //! The watcher's endpoints on `listen`:
 //!
-//! - `/metrics/cluster`: cluster series (`argus_kube_events_total`, later `kube_*`), for a
-//!   scrape job with `honor_labels: true`;
+//! - `/metrics/cluster`: cluster series (the kube-state-metrics-compatible `kube_*`
+//!   and `argus_kube_events_total`), for a scrape job with `honor_labels: true`;
 //! - `/metrics`: the watcher's own `argus_watcher_*` health series;
-//! - `/healthz`: the process is up; `/readyz`: the first list of Events is done.
+//! - `/healthz`: the process is up; `/readyz`: the first list of Events and of every
+//!   reflected resource is done.
 //!
 //! Text format 0.0.4; values are read at scrape time, without timestamps.
 
@@ -16,17 +17,27 @@ use axum::routing::get;
 use axum::Router;
 
 use crate::metrics::WatcherMetrics;
+use crate::state::ClusterState;
 
 const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
-/// The router of the watcher's endpoints; `synced` answers `/readyz`.
-pub fn router(metrics: Arc<WatcherMetrics>, synced: Arc<AtomicBool>) -> Router {
+/// The router of the watcher's endpoints; `synced` (Events listed) and the state's
+/// sync answer `/readyz`.
+pub fn router(
+    metrics: Arc<WatcherMetrics>,
+    state: Option<ClusterState>,
+    synced: Arc<AtomicBool>,
+) -> Router {
     let cluster = metrics.clone();
+    let cluster_state = state.clone();
     Router::new()
         .route(
             "/metrics/cluster",
             get(move || async move {
                 let mut out = String::new();
+                if let Some(s) = &cluster_state {
+                    s.write_metrics(&mut out);
+                }
                 cluster.write_cluster_metrics(&mut out);
                 ([(header::CONTENT_TYPE, TEXT_FORMAT)], out)
             }),
@@ -43,10 +54,18 @@ pub fn router(metrics: Arc<WatcherMetrics>, synced: Arc<AtomicBool>) -> Router {
         .route(
             "/readyz",
             get(move || async move {
-                if synced.load(Relaxed) {
+                let mut waiting: Vec<&str> = Vec::new();
+                if !synced.load(Relaxed) {
+                    waiting.push("events");
+                }
+                if let Some(s) = &state {
+                    waiting.extend(s.unsynced());
+                }
+                if waiting.is_empty() {
                     (StatusCode::OK, "ready\n").into_response()
                 } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "events not listed yet\n").into_response()
+                    let body = format!("not listed yet: {}\n", waiting.join(", "));
+                    (StatusCode::SERVICE_UNAVAILABLE, body).into_response()
                 }
             }),
         )

@@ -6,6 +6,8 @@
 //!
 //! - [`events`]: Events listed and watched, de-duplicated against a persisted record,
 //!   delivered to the aggregator's `POST /api/v1/events`; `argus_kube_events_total`.
+//! - [`state`]: the kube-state-metrics-compatible `kube_*` series, rendered from
+//!   reflectors; [`ClusterState`] is the handle a process serves them from.
 //! - [`metrics`]: the watcher's series in the Prometheus text format.
 //! - [`Watcher`]: the running component built from a [`WatcherConfig`]; it serves
 //!   `/metrics/cluster`, `/metrics`, `/healthz` and `/readyz` on `listen` (default
@@ -17,10 +19,12 @@ pub mod fake;
 mod http;
 pub mod metrics;
 mod run;
+pub mod state;
 
 pub use config::{EventsConfig, WatcherConfig};
 pub use metrics::WatcherMetrics;
 pub use run::Watcher;
+pub use state::ClusterState;
 
 /// Errors of the watcher.
 #[derive(Debug, thiserror::Error)]

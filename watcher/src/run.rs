@@ -1,4 +1,5 @@
-//! The running watcher: the Kubernetes client, the events pipeline and the endpoints.
+//! The running watcher: the Kubernetes client, the events pipeline, the cluster-state
+//! reflectors and the endpoints.
 
 use std::future::Future;
 use std::sync::atomic::AtomicBool;
@@ -12,6 +13,7 @@ use crate::config::WatcherConfig;
 use crate::events::send::Ingest;
 use crate::events::Events;
 use crate::metrics::WatcherMetrics;
+use crate::state::{ClusterState, Reflectors};
 use crate::{http, io_err, Error, Result};
 
 /// The cluster watcher, built from a [`WatcherConfig`].
@@ -20,6 +22,7 @@ pub struct Watcher {
     metrics: Arc<WatcherMetrics>,
     events: Option<Events>,
     synced: Arc<AtomicBool>,
+    state: Option<(ClusterState, Reflectors)>,
 }
 
 impl Watcher {
@@ -35,11 +38,13 @@ impl Watcher {
         } else {
             (None, Arc::new(AtomicBool::new(true)))
         };
+        let state = cfg.state.then(ClusterState::new);
         Ok(Watcher {
             cfg,
             metrics,
             events,
             synced,
+            state,
         })
     }
 
@@ -51,6 +56,13 @@ impl Watcher {
     /// The watcher's series, for a process that serves them itself (all-in-one).
     pub fn metrics(&self) -> Arc<WatcherMetrics> {
         self.metrics.clone()
+    }
+
+    /// The `kube_*` series' handle (`None` when `state` is off), for a process that
+    /// serves them itself: [`ClusterState::write_metrics`]. It fills once the watcher
+    /// runs.
+    pub fn cluster_state(&self) -> Option<ClusterState> {
+        self.state.as_ref().map(|(s, _)| s.clone())
     }
 
     /// Binds `listen` (`None` when it is empty).
@@ -70,9 +82,9 @@ impl Watcher {
         self.serve(listener, shutdown).await
     }
 
-    /// Serves the endpoints on `listener` and runs the events pipeline until `shutdown`
-    /// resolves; then sends what is queued for up to `events.flush_timeout`, saves the
-    /// record and returns.
+    /// Serves the endpoints on `listener` and runs the events pipeline and the
+    /// cluster-state reflectors until `shutdown` resolves; then sends what is queued
+    /// for up to `events.flush_timeout`, saves the record and returns.
     pub async fn serve(
         self,
         listener: Option<TcpListener>,
@@ -83,15 +95,21 @@ impl Watcher {
             metrics,
             events,
             synced,
+            state,
         } = self;
         // The client first: a bad kubeconfig is an error before anything listens.
-        let client = match &events {
-            Some(_) => Some(kube_client(&cfg).await?),
-            None => None,
+        let client = if events.is_some() || state.is_some() {
+            Some(kube_client(&cfg).await?)
+        } else {
+            None
         };
         let (stop_tx, stop) = watch::channel(false);
+        let (cluster, reflectors) = match state {
+            Some((s, r)) => (Some(s), Some(r)),
+            None => (None, None),
+        };
         let server = listener.map(|listener| {
-            let app = http::router(metrics.clone(), synced.clone());
+            let app = http::router(metrics.clone(), cluster.clone(), synced.clone());
             let mut stop = stop.clone();
             if let Ok(addr) = listener.local_addr() {
                 tracing::info!(%addr, "watcher listening");
@@ -108,6 +126,17 @@ impl Watcher {
                 }
             })
         });
+        let reflecting = match (reflectors, &client) {
+            (Some(r), Some(client)) => {
+                tracing::info!("reflecting cluster state for the kube_* series");
+                Some(tokio::spawn(r.run(
+                    client.clone(),
+                    metrics.clone(),
+                    stop.clone(),
+                )))
+            }
+            _ => None,
+        };
         let mut pipeline = match (events, client) {
             (Some(events), Some(client)) => {
                 let ingest = Ingest::new(&cfg.aggregator, &cfg.token);
@@ -135,6 +164,9 @@ impl Watcher {
                 None => Ok(Ok(())),
             },
         };
+        if let Some(r) = reflecting {
+            let _ = r.await;
+        }
         if let Some(s) = server {
             let _ = s.await;
         }

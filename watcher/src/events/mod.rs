@@ -278,7 +278,7 @@ async fn watch_events(shared: &Shared, client: kube::Client, mut stop: watch::Re
     }
 }
 
-fn error_kind(e: &watcher::Error) -> &'static str {
+pub(crate) fn error_kind(e: &watcher::Error) -> &'static str {
     match e {
         watcher::Error::InitialListFailed(_) => "list_failed",
         watcher::Error::WatchStartFailed(_) => "watch_start_failed",
