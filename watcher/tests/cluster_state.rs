@@ -282,7 +282,7 @@ const INITIAL: &str = r#"
     kube_job_status_completion_time{namespace="shop",job_name="done"} 1.7487721e+09
     kube_job_owner{namespace="shop",job_name="broken",owner_kind="",owner_name="",owner_is_controller=""} 1
     kube_job_owner{namespace="shop",job_name="done",owner_kind="",owner_name="",owner_is_controller=""} 1
-    kube_service_info{namespace="shop",service="web",uid="SVC",cluster_ip="10.96.0.10",external_name="",load_balancer_ip=""} 1
+    kube_service_info{namespace="shop",service="web",uid="SVC",cluster_ip="10.96.0.10",external_name="",load_balancer_ip="",type="ClusterIP"} 1
     kube_service_spec_type{namespace="shop",service="web",uid="SVC",type="ClusterIP"} 1
     kube_endpoint_address{namespace="shop",endpoint="web",ip="10.1.0.1",ready="true"} 1
     kube_endpoint_address{namespace="shop",endpoint="web",ip="10.1.0.2",ready="true"} 1

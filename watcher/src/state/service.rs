@@ -44,6 +44,9 @@ pub fn write_services(out: &mut String, services: &[Arc<Service>]) {
                 spec.and_then(|s| s.load_balancer_ip.as_deref())
                     .unwrap_or(""),
             ),
+            // Not in KSM's kube_service_info (it has kube_service_spec_type), but argus'
+            // metrics contract lists it here too; an extra label keeps KSM queries working.
+            ("type", spec.and_then(|s| s.type_.as_deref()).unwrap_or("")),
         ];
         sample(out, name, &labels, 1.0);
     }
@@ -136,7 +139,7 @@ mod tests {
             r#"kube_endpoint_address{namespace="shop",endpoint="web",ip="10.0.0.1",ready="true"} 1"#,
             r#"kube_endpoint_address{namespace="shop",endpoint="web",ip="10.0.0.2",ready="true"} 1"#,
             r#"kube_endpoint_address{namespace="shop",endpoint="web",ip="10.0.0.3",ready="false"} 1"#,
-            r#"kube_service_info{namespace="shop",service="web",uid="u1",cluster_ip="10.96.0.10",external_name="",load_balancer_ip=""} 1"#,
+            r#"kube_service_info{namespace="shop",service="web",uid="u1",cluster_ip="10.96.0.10",external_name="",load_balancer_ip="",type="ClusterIP"} 1"#,
             r#"kube_service_spec_type{namespace="shop",service="web",uid="u1",type="ClusterIP"} 1"#,
         ] {
             assert!(got.contains(want), "missing {want}\nin\n{out}");
