@@ -20,7 +20,15 @@
 //! restarts write `1.log`, `2.log`, …, shop business logs and CoreDNS query logs, in the
 //! namespaces `demo`, `shop` and `kube-system`. Everything is derived from a seed, so the same
 //! seed gives the same pods and lines.
+//!
+//! After each step, [`spawn`]'s thread brings two more simulations in line with the logs,
+//! for the real watcher and collector to read: the cluster's objects and Events in a fake
+//! API server (`demo/cluster.rs`) and the containers' cgroup v2 tree (`demo/cgroup.rs`),
+//! with images and resources from `demo/profile.rs`.
 
+mod cgroup;
+mod cluster;
+mod profile;
 mod workloads;
 
 use std::fs::{self, File, OpenOptions};
@@ -32,6 +40,8 @@ use std::time::Duration;
 
 use argus_core::time::{format_rfc3339_nano, now_ns};
 
+pub use cgroup::CgroupTree;
+pub use cluster::{Cluster, NODE};
 use workloads::{Gen, Kind, Line};
 
 const NS_PER_SEC: i64 = 1_000_000_000;
@@ -217,6 +227,8 @@ struct Limits {
 struct Container {
     namespace: String,
     pod: String,
+    /// The pod's uid (of its log directory).
+    uid: String,
     name: String,
     /// `<root>/pods/<ns>_<pod>_<uid>/<container>`, absolute.
     dir: PathBuf,
@@ -243,6 +255,14 @@ struct Container {
     running: bool,
     next_start: i64,
     crash_at: i64,
+    /// When the current instance started (None: running since before the simulation).
+    started_ns: Option<i64>,
+    /// When the previous instance started.
+    prev_started_ns: i64,
+    /// Crashes so far, the first and the last.
+    crashes: u32,
+    first_crash_ns: i64,
+    last_crash_ns: i64,
 }
 
 impl Container {
@@ -412,6 +432,8 @@ impl Container {
         }
         self.started = true;
         self.running = true;
+        self.prev_started_ns = self.started_ns.unwrap_or(t);
+        self.started_ns = Some(t);
         let run = self.gen.rng.range(15, 22) as i64 * NS_PER_SEC;
         self.crash_at = t + run + self.gen.rng.below(NS_PER_SEC as u64) as i64;
         let lines = self.gen.startup(t);
@@ -463,6 +485,11 @@ impl Container {
                 self.emit(at, lines, limits, stats)?;
                 self.running = false;
                 self.crash_at = i64::MAX;
+                if self.crashes == 0 {
+                    self.first_crash_ns = at;
+                }
+                self.crashes += 1;
+                self.last_crash_ns = at;
                 // CrashLoopBackOff, kept short so the demo shows several restarts.
                 self.next_start = at + self.gen.rng.range(4, 8) as i64 * NS_PER_SEC;
                 cur = at;
@@ -480,6 +507,8 @@ pub struct Simulator {
     containers: Vec<Container>,
     limits: Limits,
     last_ns: Option<i64>,
+    /// Where the simulation began: the first step's time minus the backfill.
+    start_ns: Option<i64>,
 }
 
 impl Simulator {
@@ -502,6 +531,7 @@ impl Simulator {
                 containers.push(Container {
                     namespace: namespace.to_string(),
                     pod: pod.clone(),
+                    uid: uid.clone(),
                     name: name.to_string(),
                     dir,
                     links_dir: links_dir.clone(),
@@ -521,6 +551,11 @@ impl Simulator {
                     running: !crashy,
                     next_start: i64::MIN,
                     crash_at: i64::MAX,
+                    started_ns: None,
+                    prev_started_ns: 0,
+                    crashes: 0,
+                    first_crash_ns: 0,
+                    last_crash_ns: 0,
                 });
             }
             pods.push(DemoPod {
@@ -538,6 +573,7 @@ impl Simulator {
                 keep_rotated: cfg.keep_rotated,
             },
             last_ns: None,
+            start_ns: None,
         })
     }
 
@@ -553,6 +589,7 @@ impl Simulator {
         };
         // Time moves on even if a write fails: a retry would duplicate what was written.
         self.last_ns = Some(now_ns);
+        self.start_ns.get_or_insert(from);
         let mut first_err = None;
         for c in &mut self.containers {
             let mut t = from;
@@ -580,9 +617,27 @@ impl Simulator {
     }
 }
 
+/// What the demo simulates besides the log files.
+#[derive(Default)]
+pub struct Extras {
+    /// The cluster's objects and Events, kept in step with the logs.
+    pub cluster: Option<Cluster>,
+    /// The cgroup tree of the simulated containers.
+    pub cgroups: Option<CgroupTree>,
+}
+
+/// Steps of [`STEP_INTERVAL`] between writes of the cgroup tree (2 s; scrapes are 15 s
+/// apart by default).
+const CGROUP_EVERY: u64 = 10;
+
 /// Runs the simulator on a dedicated std thread until `stop` is set, stepping every 200 ms
-/// with the wall clock; errors are logged with `tracing::warn` and the loop continues.
-pub fn spawn(cfg: DemoConfig, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+/// with the wall clock, and after each step brings the simulated cluster and cgroup tree
+/// in `extras` up to date; errors are logged with `tracing::warn` and the loop continues.
+pub fn spawn(
+    cfg: DemoConfig,
+    stop: Arc<AtomicBool>,
+    mut extras: Extras,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let root = cfg.root.display().to_string();
         let mut sim = match Simulator::new(cfg) {
@@ -598,8 +653,39 @@ pub fn spawn(cfg: DemoConfig, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<
         tracing::info!(root = %root, pods = sim.pods.len(), "demo: workload simulator writing container logs");
         let mut total = StepStats::default();
         let mut failures = 0u64;
+        let mut steps = 0u64;
+        let (mut cluster_failures, mut cgroup_failures) = (0u64, 0u64);
         while !stop.load(Ordering::Relaxed) {
-            match sim.step(now_ns()) {
+            let now = now_ns();
+            let stepped = sim.step(now);
+            if let Some(cluster) = extras.cluster.as_mut() {
+                match cluster.sync(&sim, now) {
+                    Ok(()) => cluster_failures = 0,
+                    Err(e) => {
+                        cluster_failures += 1;
+                        if cluster_failures % 50 == 1 {
+                            tracing::warn!(error = %e, "demo: updating the simulated cluster failed");
+                        }
+                    }
+                }
+            }
+            if let Some(cgroups) = extras
+                .cgroups
+                .as_mut()
+                .filter(|_| steps.is_multiple_of(CGROUP_EVERY))
+            {
+                match cgroups.sync(&sim, now) {
+                    Ok(()) => cgroup_failures = 0,
+                    Err(e) => {
+                        cgroup_failures += 1;
+                        if cgroup_failures % 5 == 1 {
+                            tracing::warn!(error = %e, "demo: writing the simulated cgroup tree failed");
+                        }
+                    }
+                }
+            }
+            steps += 1;
+            match stepped {
                 Ok(s) => {
                     total.lines += s.lines;
                     total.bytes += s.bytes;

@@ -2,6 +2,7 @@
 
 mod config;
 mod demo;
+mod in_process;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -65,7 +66,8 @@ enum Command {
         /// API and UI address [default: 127.0.0.1:9400].
         #[arg(long)]
         listen: Option<String>,
-        /// Add a simulated workload writing kubelet-style log files.
+        /// Add a simulated workload: kubelet-style log files, a simulated cluster (fake API
+        /// server) and cgroup tree, read by the real collector and watcher.
         #[arg(long)]
         demo: bool,
     },
@@ -302,10 +304,41 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(v) = data_dir {
                 cfg.data_dir = v;
             }
-            let agg = Aggregator::open(cfg)?.with_rules(alerting)?;
+            let listener = bind(&cfg.listen)?;
+            let local = in_process::loopback(listener.local_addr().context("listener address")?);
+            let source = in_process::find_cluster(&file.watcher, &in_process::Env::current())?;
+            let (watcher, in_process) = match &source {
+                Some(source) => {
+                    cfg.metrics
+                        .scrape_configs
+                        .push(in_process::cluster_job(local, cfg.metrics.scrape_interval));
+                    tracing::info!(%source, "running the cluster watcher in-process");
+                    let (w, m) = in_process::watcher(file.watcher, source, &cfg.data_dir, local)?;
+                    (Some(w), m)
+                }
+                None => (None, Default::default()),
+            };
+            let agg = Aggregator::open(cfg)?
+                .with_rules(alerting)?
+                .with_in_process_metrics(in_process);
             runtime()?.block_on(async move {
-                let listener = agg.bind().await?;
-                agg.serve(listener, shutdown_signal()).await
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .context("cannot serve the listener")?;
+                let (watcher_stop, w_rx) = tokio::sync::watch::channel(false);
+                let watcher = watcher.map(|w| tokio::spawn(in_process::run(w, stopped(w_rx))));
+                let (tx, rx) = tokio::sync::watch::channel(false);
+                let mut srv = tokio::spawn(agg.serve(listener, stopped(rx)));
+                tokio::select! {
+                    _ = shutdown_signal() => {}
+                    r = &mut srv => {
+                        r.context("aggregator task")??;
+                        return anyhow::Ok(());
+                    }
+                }
+                stop_watcher(watcher_stop, watcher).await;
+                let _ = tx.send(true);
+                srv.await.context("aggregator task")??;
+                anyhow::Ok(())
             })?;
             Ok(())
         }
@@ -335,9 +368,13 @@ fn all_in_one(
     let data = agg_cfg.data_dir.clone();
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create data dir {}", data.display()))?;
+    // Bound first, so that the collector, the watcher and the scrape jobs know the port.
+    let listener = bind(&agg_cfg.listen)?;
+    let addr = listener.local_addr().context("listener address")?;
+    let local = in_process::loopback(addr);
     let mut col_cfg = file.collector;
     col_cfg.checkpoint_dir = data.join("collector");
-    col_cfg.aggregator = format!("http://{}", agg_cfg.listen);
+    col_cfg.aggregator = format!("http://{local}");
     col_cfg.metrics.single_endpoint.get_or_insert(true);
     if !col_cfg.listen.is_empty() {
         agg_cfg.metrics.scrape_configs.extend(local_collector_jobs(
@@ -345,43 +382,136 @@ fn all_in_one(
             agg_cfg.metrics.scrape_interval,
         ));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut sim = None;
+    let demo_dir = data.join("demo");
+    let source = if demo {
+        if let Some(k) = &file.watcher.kubeconfig {
+            tracing::info!(kubeconfig = %k.display(), "--demo: watching the simulated cluster instead of watcher.kubeconfig");
+        }
+        Some(in_process::Source::Demo(demo_dir.join("kubeconfig")))
+    } else {
+        in_process::find_cluster(&file.watcher, &in_process::Env::current())?
+    };
+    let (watcher, in_process) = match &source {
+        Some(source) => {
+            agg_cfg.metrics.scrape_configs.push(in_process::cluster_job(
+                local,
+                agg_cfg.metrics.scrape_interval,
+            ));
+            let (w, m) = in_process::watcher(file.watcher, source, &data, local)?;
+            (Some(w), m)
+        }
+        None => (None, Default::default()),
+    };
+    let mut cgroups = None;
     if demo {
-        let root = data.join("demo").join("log");
-        col_cfg.log_root = root.clone();
+        // The simulator plays the node: kubelet's log files, containerd's cgroups and
+        // bundles; the collector reads them where it would read the host's.
+        col_cfg.log_root = demo_dir.join("log");
         col_cfg.log_globs = Vec::new();
-        sim = Some(demo::spawn(demo::DemoConfig::new(root), stop.clone()));
+        col_cfg.cgroupfs = demo_dir.join("cgroup");
+        col_cfg.rootfs = demo_dir.join("rootfs");
+        if col_cfg.node_name.is_empty() {
+            col_cfg.node_name = demo::NODE.to_string();
+        }
+        cgroups = Some(
+            demo::CgroupTree::new(&col_cfg.cgroupfs, &col_cfg.rootfs, &col_cfg.sysfs)
+                .with_context(|| {
+                    format!(
+                        "cannot create the demo cgroup tree in {}",
+                        demo_dir.display()
+                    )
+                })?,
+        );
     }
-    let agg = Aggregator::open(agg_cfg)?.with_rules(file.alerting)?;
+    let agg = Aggregator::open(agg_cfg)?
+        .with_rules(file.alerting)?
+        .with_in_process_metrics(in_process);
+    let stop = Arc::new(AtomicBool::new(false));
     let rt = runtime()?;
-    rt.block_on(async move {
-        let listener = agg.bind().await?;
-        let addr = listener.local_addr().context("listener address")?;
-        col_cfg.aggregator = format!("http://{addr}");
+    let sim = rt.block_on(async {
+        let listener =
+            tokio::net::TcpListener::from_std(listener).context("cannot serve the listener")?;
+        let mut sim = None;
+        if demo {
+            let api = argus_watcher::fake::FakeApiServer::start_with(demo_api_config())
+                .await
+                .context("cannot start the demo's simulated API server")?;
+            let kubeconfig = demo_dir.join("kubeconfig");
+            api.kubeconfig(&kubeconfig)?;
+            let extras = demo::Extras {
+                cluster: Some(demo::Cluster::new(Arc::new(api))),
+                cgroups,
+            };
+            sim = Some(demo::spawn(
+                demo::DemoConfig::new(demo_dir.join("log")),
+                stop.clone(),
+                extras,
+            ));
+        }
         let collector = Collector::new(col_cfg)?;
         let (tx, rx) = tokio::sync::watch::channel(false);
-        let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|v| *v).await;
-        };
-        let col = tokio::spawn(collector.run(wait(rx.clone())));
+        let col = tokio::spawn(collector.run(stopped(rx.clone())));
         eprintln!("argus all-in-one: UI and API on http://{addr}/");
-        if demo {
-            eprintln!("  demo workload writing to {}", data.join("demo/log").display());
-            eprintln!("  try: curl -G http://{addr}/api/v1/logs/search --data-urlencode 'query={{namespace=\"demo\"}} |= \"error\"'");
+        let srv = tokio::spawn(agg.serve(listener, stopped(rx)));
+        let (watcher_stop, w_rx) = tokio::sync::watch::channel(false);
+        let watcher = watcher.map(|w| tokio::spawn(in_process::run(w, stopped(w_rx))));
+        if let Some(source) = &source {
+            eprintln!("  cluster watcher: {source}; cluster series on http://{local}/metrics/cluster");
         }
-        let srv = tokio::spawn(agg.serve(listener, wait(rx)));
+        if demo {
+            eprintln!("  demo workload writing to {}", demo_dir.join("log").display());
+            eprintln!("  try: curl -G http://{local}/api/v1/logs/search --data-urlencode 'query={{namespace=\"demo\"}} |= \"error\"'");
+            eprintln!("       curl -G http://{local}/api/v1/events/search --data-urlencode 'query={{reason=\"BackOff\"}}'");
+        }
         shutdown_signal().await;
+        // The watcher first: it sends what it has queued while the aggregator still listens.
+        stop_watcher(watcher_stop, watcher).await;
         let _ = tx.send(true);
         col.await.context("collector task")??;
         srv.await.context("aggregator task")??;
-        anyhow::Ok(())
-    })?;
+        anyhow::Ok(sim)
+    });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    if let Some(h) = sim {
+    if let Some(h) = sim? {
         let _ = h.join();
     }
     Ok(())
+}
+
+/// The demo's fake API server: on loopback, any free port; bookmarks about once a minute
+/// as a real server sends them.
+fn demo_api_config() -> argus_watcher::fake::FakeApiServerConfig {
+    let mut c = argus_watcher::fake::FakeApiServerConfig::listening_on(std::net::SocketAddr::from(
+        ([127, 0, 0, 1], 0),
+    ));
+    c.bookmark_interval_ms = 60_000;
+    c
+}
+
+/// Binds the aggregator's address (before its stores open, so the port is known).
+fn bind(listen: &str) -> Result<std::net::TcpListener> {
+    let l = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    l.set_nonblocking(true)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    Ok(l)
+}
+
+/// Resolves when `rx` turns true (or its sender is gone).
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
+}
+
+/// Stops the in-process watcher and waits for it (it flushes for up to
+/// `watcher.events.flush_timeout`).
+async fn stop_watcher(
+    stop: tokio::sync::watch::Sender<bool>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+) {
+    let _ = stop.send(true);
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
 }
 
 /// all-in-one scrapes its own collector as kube-prometheus scrapes cAdvisor and

@@ -47,6 +47,7 @@ pub struct Aggregator {
     engine: Arc<argus_promql::Engine>,
     rules: Option<crate::rules::Rules>,
     notifier: Option<Arc<crate::notifier::Notifier>>,
+    in_process: api::InProcessMetrics,
 }
 
 impl Aggregator {
@@ -92,6 +93,7 @@ impl Aggregator {
             )),
             rules: None,
             notifier: None,
+            in_process: api::InProcessMetrics::default(),
         })
     }
 
@@ -109,6 +111,13 @@ impl Aggregator {
             .map_err(Error::Rules)?;
         self.rules = Some(rules);
         Ok(self)
+    }
+
+    /// Serves the series of components running in this process: `/metrics/cluster` and
+    /// additions to `/metrics` (the binary's in-process watcher).
+    pub fn with_in_process_metrics(mut self, metrics: api::InProcessMetrics) -> Aggregator {
+        self.in_process = metrics;
+        self
     }
 
     /// The metrics store.
@@ -166,6 +175,7 @@ impl Aggregator {
             engine: self.engine.clone(),
             rules: None,
             notifier: notifier.clone(),
+            in_process: self.in_process.clone(),
         };
         let mut state = state;
         let notifier_tasks = notifier.spawn().map_err(Error::Notifier)?;

@@ -304,3 +304,127 @@ fn rotation_stamp_and_civil_time() {
     assert!(is_rotated_name("0.log.20261126-101500"));
     assert!(!is_rotated_name("0.log"));
 }
+
+/// The simulated cluster and cgroup tree follow the log files: the same pods and uids,
+/// the crash-looping container's restarts as `restartCount` and as its `BackOff` Event's
+/// count, and a cgroup scope (with a containerd bundle) for each running instance.
+#[test]
+fn cluster_and_cgroups_follow_the_logs() -> TestResult {
+    let dir = tempfile::tempdir()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let api = Arc::new(rt.block_on(argus_watcher::fake::FakeApiServer::start(
+        "127.0.0.1:0".parse()?,
+    ))?);
+    let mut sim = Simulator::new(DemoConfig::new(dir.path().join("log")))?;
+    let mut cluster = Cluster::new(api.clone());
+    let mut cgroups = CgroupTree::new(
+        &dir.path().join("cgroup"),
+        &dir.path().join("rootfs"),
+        &dir.path().join("sys"),
+    )?;
+    let mut now = t0();
+    let mut backoff_counts = Vec::new();
+    for _ in 0..4 {
+        sim.step(now)?;
+        cluster.sync(&sim, now)?;
+        cgroups.sync(&sim, now)?;
+        let crashy = sim
+            .containers
+            .iter()
+            .find(|c| c.gen.kind == Kind::Crashy)
+            .ok_or("no crashy container")?;
+        let pod = api
+            .get("pods", Some("demo"), &crashy.pod)?
+            .ok_or("no crashy pod")?;
+        assert_eq!(pod["metadata"]["uid"].as_str(), Some(crashy.uid.as_str()));
+        let status = &pod["status"]["containerStatuses"][0];
+        assert_eq!(status["restartCount"], u64::from(crashy.restart));
+        assert_eq!(
+            status["containerID"].as_str(),
+            Some(format!("containerd://{}", crashy.id).as_str())
+        );
+        let waiting = status["state"]["waiting"]["reason"].as_str();
+        assert_eq!(
+            waiting == Some("CrashLoopBackOff"),
+            !crashy.running,
+            "{status}"
+        );
+        if crashy.crashes > 0 {
+            assert_eq!(status["lastState"]["terminated"]["reason"], "Error");
+        }
+        let backoff: Vec<serde_json::Value> = api
+            .objects("events", Some("demo"))?
+            .into_iter()
+            .filter(|e| e["reason"] == "BackOff")
+            .collect();
+        assert_eq!(backoff.len(), 1, "one BackOff Event, updated in place");
+        assert_eq!(
+            backoff[0]["involvedObject"]["name"].as_str(),
+            Some(crashy.pod.as_str())
+        );
+        assert_eq!(backoff[0]["count"], u64::from(crashy.crashes));
+        backoff_counts.push(crashy.crashes);
+        // A scope per running container, none for one waiting to restart.
+        for c in &sim.containers {
+            let scope = dir
+                .path()
+                .join("cgroup/kubepods.slice/kubepods-burstable.slice")
+                .join(format!(
+                    "kubepods-burstable-pod{}.slice",
+                    c.uid.replace('-', "_")
+                ))
+                .join(format!("cri-containerd-{}.scope", c.id));
+            assert_eq!(scope.join("cpu.stat").is_file(), c.running, "{}", c.name);
+            let bundle = dir.path().join(format!(
+                "rootfs/run/containerd/io.containerd.runtime.v2.task/k8s.io/{}/config.json",
+                c.id
+            ));
+            assert_eq!(bundle.is_file(), c.running, "{}", c.name);
+        }
+        now += 40 * NS_PER_SEC;
+    }
+    assert!(
+        backoff_counts.windows(2).all(|w| w[0] <= w[1]) && backoff_counts[3] > backoff_counts[0],
+        "{backoff_counts:?}"
+    );
+    // Every simulated pod is in the API with its log directory's uid, on the Ready node.
+    for p in sim.pods() {
+        let pod = api
+            .get("pods", Some(&p.namespace), &p.pod)?
+            .ok_or("pod missing")?;
+        assert_eq!(pod["metadata"]["uid"].as_str(), Some(p.uid.as_str()));
+        assert_eq!(pod["spec"]["nodeName"], NODE);
+        assert!(dir
+            .path()
+            .join("log/pods")
+            .join(format!("{}_{}_{}", p.namespace, p.pod, p.uid))
+            .is_dir());
+    }
+    let nodes = api.objects("nodes", None)?;
+    let not_ready = nodes
+        .iter()
+        .find(|n| n["spec"]["unschedulable"] == true)
+        .ok_or("no cordoned node")?;
+    let ready = not_ready["status"]["conditions"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))
+        .ok_or("no Ready condition")?;
+    assert_eq!(ready["status"], "False");
+    // CPU counters only grow.
+    let usage = |path: &Path| -> Result<u64, Box<dyn std::error::Error>> {
+        let text = fs::read_to_string(path.join("cpu.stat"))?;
+        Ok(text
+            .lines()
+            .find_map(|l| l.strip_prefix("usage_usec "))
+            .ok_or("no usage_usec")?
+            .parse()?)
+    };
+    let kubepods = dir.path().join("cgroup/kubepods.slice");
+    let before = usage(&kubepods)?;
+    sim.step(now)?;
+    cgroups.sync(&sim, now)?;
+    assert!(usage(&kubepods)? > before);
+    Ok(())
+}

@@ -31,7 +31,15 @@ pub struct Proc {
 
 impl Proc {
     /// Starts `argus <args>` with stderr and stdout in `<log_dir>/<name>.log` (appended).
+    /// No Kubernetes cluster is found from the environment (`$KUBECONFIG` names a
+    /// missing file, `KUBERNETES_SERVICE_HOST` is unset), so the aggregator and
+    /// all-in-one do not run the watcher unless a test asks for it.
     pub fn start(name: &str, args: &[&str], log_dir: &Path) -> Proc {
+        Proc::start_env(name, args, log_dir, &[])
+    }
+
+    /// [`Proc::start`] with more environment variables.
+    pub fn start_env(name: &str, args: &[&str], log_dir: &Path, env: &[(&str, &str)]) -> Proc {
         let log = log_dir.join(format!("{name}.log"));
         let f = std::fs::OpenOptions::new()
             .create(true)
@@ -42,6 +50,9 @@ impl Proc {
             .args(args)
             .env("RUST_LOG", "info,argus_collector=debug,tantivy=warn")
             .env_remove("ARGUS_TOKEN")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env("KUBECONFIG", "/nonexistent/argus-e2e/kubeconfig")
+            .envs(env.iter().copied())
             .stdout(Stdio::from(f.try_clone().unwrap()))
             .stderr(Stdio::from(f))
             .spawn()

@@ -2,6 +2,7 @@
 //! ingest and search, self-monitoring and the web UI. Responses use Prometheus' envelope.
 
 mod am;
+mod cluster;
 mod error;
 mod events;
 mod ingest;
@@ -19,6 +20,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use std::sync::Arc;
 
+pub use cluster::{InProcessMetrics, WriteMetrics};
 pub use error::ApiError;
 
 use crate::events::EventStore;
@@ -35,6 +37,8 @@ pub struct AppState {
     pub engine: Arc<argus_promql::Engine>,
     pub rules: Option<Arc<crate::rules::Rules>>,
     pub notifier: Arc<crate::notifier::Notifier>,
+    /// Series of components running in this process (the in-process watcher).
+    pub in_process: InProcessMetrics,
 }
 
 /// The API router.
@@ -82,6 +86,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/-/healthy", get(|| async { "OK" }))
         .route("/-/ready", get(|| async { "OK" }))
         .route("/metrics", get(self_metrics::metrics))
+        .route("/metrics/cluster", get(cluster::metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/", get(ui::index))
@@ -105,7 +110,9 @@ async fn auth(State(state): State<AppState>, req: Request, next: Next) -> Respon
         return next.run(req).await;
     };
     let path = req.uri().path();
-    if path == "/healthz" || path == "/readyz" {
+    // `/metrics/cluster` is open like the watcher's own listener and the collector's
+    // `/metrics`: the embedded scraper, which sends no token, reads it over loopback.
+    if path == "/healthz" || path == "/readyz" || path == "/metrics/cluster" {
         return next.run(req).await;
     }
     let ok = req

@@ -208,6 +208,9 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         r.write_metrics(&mut out);
     }
     state.notifier.write_metrics(&mut out);
+    for write in &state.in_process.health {
+        write(&mut out);
+    }
     (
         [("content-type", "text/plain; version=0.0.4; charset=utf-8")],
         out,
