@@ -230,6 +230,7 @@ impl Notifier {
             return;
         };
         let mut waits = Vec::new();
+        let mut undelivered = false;
         for id in receiver.integrations() {
             let due = self.state().nflog.needs_update(
                 &f.group_key,
@@ -243,13 +244,17 @@ impl Notifier {
             if !due {
                 continue;
             }
-            let Some(delivery) = &delivery else { break };
+            let Some(delivery) = &delivery else {
+                // Not started yet: nothing can be sent, so the group is not delivered.
+                undelivered = true;
+                break;
+            };
             let (mut job, rx) = Job::new(f.notification(&self.external_url), id);
             job.retry_for = Some(Duration::from_millis(f.group_interval_ms.max(1000) as u64));
             delivery.submit(job);
             waits.push((id, rx));
         }
-        let mut ok = delivery.is_some() || waits.is_empty();
+        let mut ok = !undelivered;
         for (id, rx) in waits {
             match rx.await {
                 Ok(Ok(())) => {
