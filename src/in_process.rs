@@ -5,7 +5,8 @@
 //! aggregator's port serves its cluster series on `/metrics/cluster` (scraped by the
 //! embedded scraper as job `kube-state-metrics`, [`cluster_job`]) and appends its health
 //! series to `/metrics`; it posts Events to the aggregator's `/api/v1/events` over
-//! loopback, and keeps its record under `<data-dir>/watcher`.
+//! loopback, and keeps its record under `<data-dir>/watcher`. Its Pods feed the embedded
+//! scraper's collector discovery (`aggregator.metrics.collector_discovery`).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -145,6 +146,29 @@ pub fn watcher(
     let m = watcher.metrics();
     let health = m.clone();
     let state = watcher.cluster_state();
+    // What collector discovery needs of each Pod.
+    let pods = state
+        .clone()
+        .map(|s| -> argus_aggregator::discovery::PodSource {
+            Arc::new(move || {
+                s.pods()
+                    .iter()
+                    .map(|p| {
+                        let status = p.status.as_ref();
+                        argus_aggregator::discovery::PodInfo {
+                            namespace: p.metadata.namespace.clone().unwrap_or_default(),
+                            name: p.metadata.name.clone().unwrap_or_default(),
+                            node: (p.spec.as_ref())
+                                .and_then(|s| s.node_name.clone())
+                                .unwrap_or_default(),
+                            ip: status.and_then(|s| s.pod_ip.clone()).unwrap_or_default(),
+                            phase: status.and_then(|s| s.phase.clone()).unwrap_or_default(),
+                            labels: p.metadata.labels.clone().unwrap_or_default(),
+                        }
+                    })
+                    .collect()
+            })
+        });
     // As the watcher's own `/metrics/cluster`: the `kube_*` series, then the Event
     // counters.
     let cluster = move |out: &mut String| {
@@ -158,6 +182,7 @@ pub fn watcher(
         health: vec![Arc::new(move |out: &mut String| {
             health.write_health_metrics(out)
         })],
+        pods,
     };
     Ok((watcher, metrics))
 }

@@ -56,6 +56,8 @@ pub struct MetricsConfig {
     /// `--scrape-target` URLs (jobs named by path: `/metrics/node` → `node-exporter`,
     /// `/metrics/cluster` → `kube-state-metrics`, other paths → `cadvisor`).
     pub scrape_targets: Vec<String>,
+    /// Discovery of the collector pods of the cluster watched in-process.
+    pub collector_discovery: crate::discovery::CollectorDiscoveryConfig,
 }
 
 impl Default for MetricsConfig {
@@ -66,6 +68,7 @@ impl Default for MetricsConfig {
             scrape_interval: Duration::from_secs(15),
             scrape_configs: Vec::new(),
             scrape_targets: Vec::new(),
+            collector_discovery: Default::default(),
         }
     }
 }
@@ -208,6 +211,25 @@ impl AggregatorConfig {
                 "must be at least 1s",
             ));
         }
+        let d = &self.metrics.collector_discovery;
+        if let Err(e) = crate::discovery::parse_selector(&d.label_selector) {
+            return Err(err(
+                "aggregator.metrics.collector_discovery.label_selector",
+                &e,
+            ));
+        }
+        if d.port == 0 {
+            return Err(err(
+                "aggregator.metrics.collector_discovery.port",
+                "must be positive",
+            ));
+        }
+        if d.refresh_interval < Duration::from_secs(1) {
+            return Err(err(
+                "aggregator.metrics.collector_discovery.refresh_interval",
+                "must be at least 1s",
+            ));
+        }
         let jobs = self.metrics.jobs().map_err(|m| ConfigError {
             field: "aggregator.metrics.scrape_configs",
             message: m,
@@ -238,5 +260,24 @@ mod tests {
         assert!(
             serde_json::from_str::<AggregatorConfig>(r#"{"events_retention":"soon"}"#).is_err()
         );
+    }
+
+    #[test]
+    fn collector_discovery_defaults_and_checks() {
+        let c = AggregatorConfig::default().validate().expect("defaults");
+        let d = &c.metrics.collector_discovery;
+        assert!(d.enabled);
+        assert_eq!(d.label_selector, "app.kubernetes.io/name=argus-collector");
+        assert_eq!(d.port, 9401);
+        for (bad, field) in [
+            (r#"{"label_selector":"a!=b"}"#, "label_selector"),
+            (r#"{"port":0}"#, "port"),
+            (r#"{"refresh_interval":"100ms"}"#, "refresh_interval"),
+        ] {
+            let mut c = AggregatorConfig::default();
+            c.metrics.collector_discovery = serde_json::from_str(bad).expect("parse");
+            let e = c.validate().expect_err(bad).to_string();
+            assert!(e.contains(&format!("collector_discovery.{field}")), "{e}");
+        }
     }
 }

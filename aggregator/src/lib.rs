@@ -5,11 +5,13 @@
 //! - [`ingest`]: protocol decoding.
 //! - [`store`]: write-ahead log, dedup, partitions, indexer and search.
 //! - [`events`]: the event store (one record per Event, upserted, searchable).
+//! - [`discovery`]: the embedded scraper's collector-pod discovery.
 //! - [`api`]: the HTTP API (ingest, search, tail, self-monitoring, web UI).
 //! - [`Aggregator`]: the running component built from an [`AggregatorConfig`].
 
 pub mod api;
 pub mod config;
+pub mod discovery;
 pub mod events;
 pub mod ingest;
 pub mod notifier;

@@ -207,6 +207,15 @@ impl Aggregator {
             }
         };
         let scrapers = self.scrape.start(self.metrics.clone());
+        let discovery = match (&self.in_process.pods, &self.cfg.metrics.collector_discovery) {
+            (Some(pods), d) if d.enabled => Some(tokio::spawn(crate::discovery::run(
+                d.clone(),
+                self.cfg.metrics.scrape_interval,
+                pods.clone(),
+                self.scrape.clone(),
+            ))),
+            _ => None,
+        };
         let metrics_housekeeping = {
             let db = self.metrics.clone();
             let every = self.cfg.metrics.snapshot_interval;
@@ -276,9 +285,13 @@ impl Aggregator {
         if let Some(r) = rules_loop {
             r.abort();
         }
+        if let Some(d) = discovery {
+            d.abort();
+        }
         for s in scrapers {
             s.abort();
         }
+        self.scrape.abort_discovered();
         for t in notifier_tasks {
             t.abort();
         }

@@ -21,6 +21,8 @@ pub struct InProcessMetrics {
     pub cluster: Option<WriteMetrics>,
     /// Appended to the aggregator's `/metrics` (the components' own health series).
     pub health: Vec<WriteMetrics>,
+    /// The watched cluster's pods, for collector discovery; None: no discovery.
+    pub pods: Option<crate::discovery::PodSource>,
 }
 
 impl std::fmt::Debug for InProcessMetrics {
@@ -28,6 +30,7 @@ impl std::fmt::Debug for InProcessMetrics {
         f.debug_struct("InProcessMetrics")
             .field("cluster", &self.cluster.is_some())
             .field("health", &self.health.len())
+            .field("pods", &self.pods.is_some())
             .finish()
     }
 }

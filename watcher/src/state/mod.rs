@@ -236,6 +236,11 @@ impl ClusterState {
         self.stores.snapshot()
     }
 
+    /// The Pods currently known (for the aggregator's collector discovery).
+    pub fn pods(&self) -> Vec<Arc<Pod>> {
+        self.stores.pods.state()
+    }
+
     /// Renders the `kube_*` series (Prometheus text format 0.0.4) into `out`.
     pub fn write_metrics(&self, out: &mut String) {
         self.snapshot().write(out);
