@@ -391,6 +391,17 @@ fn all_in_one(
     } else {
         in_process::find_cluster(&file.watcher, &in_process::Env::current())?
     };
+    // The collector labels records with the pods of the cluster the watcher watches
+    // (in a pod it finds the in-cluster config itself).
+    match &source {
+        Some(in_process::Source::Demo(k)) => col_cfg.kubeconfig = Some(k.clone()),
+        Some(
+            in_process::Source::Config(k)
+            | in_process::Source::Env(k)
+            | in_process::Source::Home(k),
+        ) if col_cfg.kubeconfig.is_none() => col_cfg.kubeconfig = Some(k.clone()),
+        _ => {}
+    }
     let (watcher, in_process) = match &source {
         Some(source) => {
             agg_cfg.metrics.scrape_configs.push(in_process::cluster_job(

@@ -62,6 +62,9 @@ pub struct CollectorConfig {
     pub metrics: MetricsConfig,
     /// Regexes counted per container as `argus_log_pattern_matches_total{pattern}`.
     pub log_metrics: Vec<LogMetricConfig>,
+    /// Kubeconfig of the API server whose pods' labels are put on records; absent: the
+    /// in-cluster config when `KUBERNETES_SERVICE_HOST` is set, else no pod labels.
+    pub kubeconfig: Option<PathBuf>,
 }
 
 /// The `collector.metrics` section.
@@ -130,6 +133,7 @@ impl Default for CollectorConfig {
             rootfs: PathBuf::from("/"),
             metrics: MetricsConfig::default(),
             log_metrics: Vec::new(),
+            kubeconfig: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! ships records as OTLP/HTTP protobuf to the aggregator.
 //!
 //! - [`logs`]: discovery, file identity, line parsing, the tailer and its checkpoints.
+//! - [`pods`]: pod labels from a watch of this node's pods (optional).
 //! - [`ship`]: OTLP encoding and the HTTP client with retries and backpressure.
 //! - [`Collector`]: the running component built from a [`CollectorConfig`].
 
@@ -11,6 +12,7 @@ pub mod config;
 mod http;
 pub mod logs;
 pub mod metrics;
+pub mod pods;
 mod run;
 pub mod ship;
 

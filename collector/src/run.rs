@@ -17,6 +17,7 @@ use crate::metrics::cgroup::CgroupCollector;
 use crate::metrics::logs::LogMetrics;
 use crate::metrics::node::NodeCollector;
 use crate::metrics::CollectorMetrics;
+use crate::pods::{self, PodLabels};
 use crate::ship::client::{Backoff, Shipper};
 use crate::ship::otlp;
 use crate::{CollectorConfig, Result};
@@ -24,6 +25,9 @@ use crate::{CollectorConfig, Result};
 /// Batches waiting for the shipper; with the one in flight and the one being filled this
 /// bounds memory at about `(QUEUE + 2) * batch_max_bytes`.
 const QUEUE: usize = 2;
+
+/// Longest the tailer waits at start for the first list of the node's pods.
+const POD_SYNC_WAIT: Duration = Duration::from_secs(3);
 
 struct Outgoing {
     body: Bytes,
@@ -89,6 +93,7 @@ impl Collector {
                 }
             }))
         };
+        let (pod_labels, pod_watch) = start_pod_watch(&cfg).await.unzip();
         let (tx, mut rx) = mpsc::channel::<Outgoing>(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let tail_thread = {
@@ -108,6 +113,7 @@ impl Collector {
                 metrics: metrics.clone(),
                 store: store.clone(),
                 log_metrics,
+                pods: pod_labels,
             };
             std::thread::Builder::new()
                 .name("argus-tailer".into())
@@ -191,6 +197,9 @@ impl Collector {
         if let Some(s) = server {
             s.abort();
         }
+        if let Some(w) = pod_watch {
+            w.abort();
+        }
         let _ = tokio::task::spawn_blocking(move || tail_thread.join()).await;
         let s = store.clone();
         tokio::task::spawn_blocking(move || s.persist())
@@ -201,12 +210,42 @@ impl Collector {
     }
 }
 
+/// The pod watch of [`pods`] when an API server is configured or found; None (and a log
+/// line saying why) otherwise: records then carry only what their path says.
+async fn start_pod_watch(
+    cfg: &CollectorConfig,
+) -> Option<(Arc<PodLabels>, tokio::task::JoinHandle<()>)> {
+    let Some(source) = pods::ApiSource::find(cfg.kubeconfig.as_deref()) else {
+        tracing::info!("no kubeconfig and not in a pod: records go without pod labels");
+        return None;
+    };
+    match source.client().await {
+        Ok(client) => {
+            let (watch, task) = pods::spawn(client, &cfg.node_name);
+            // Lines read before the first list would go out unlabelled: wait for it a
+            // little; an unreachable API server delays the start by that much, no more.
+            if !watch.wait_synced(POD_SYNC_WAIT).await {
+                tracing::warn!(
+                    wait = ?POD_SYNC_WAIT,
+                    "pod list not in yet: reading logs anyway, pod labels follow once it is"
+                );
+            }
+            Some((watch.labels, task))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no usable API server config: records go without pod labels");
+            None
+        }
+    }
+}
+
 struct TailContext {
     cfg: CollectorConfig,
     stop: Arc<AtomicBool>,
     metrics: Arc<CollectorMetrics>,
     store: Arc<CheckpointStore>,
     log_metrics: Arc<LogMetrics>,
+    pods: Option<Arc<PodLabels>>,
 }
 
 fn tail_loop(mut tailer: Tailer, tx: mpsc::Sender<Outgoing>, ctx: TailContext) {
@@ -216,6 +255,7 @@ fn tail_loop(mut tailer: Tailer, tx: mpsc::Sender<Outgoing>, ctx: TailContext) {
         metrics,
         store,
         log_metrics,
+        pods,
     } = ctx;
     let (ev_tx, ev_rx) = std::sync::mpsc::channel::<bool>();
     let _watcher = watch(&cfg.log_globs, ev_tx);
@@ -247,6 +287,11 @@ fn tail_loop(mut tailer: Tailer, tx: mpsc::Sender<Outgoing>, ctx: TailContext) {
                 metrics.lines_read.fetch_add(batch.records as u64, Relaxed);
                 metrics.bytes_read.fetch_add(batch.bytes as u64, Relaxed);
                 log_metrics.observe(&batch);
+                if let Some(p) = &pods {
+                    for c in &mut batch.chunks {
+                        c.labels = p.get(&c.meta.pod_uid, &c.meta.namespace, &c.meta.pod);
+                    }
+                }
                 let body = Bytes::from(otlp::encode(&batch, &cfg.node_name));
                 let out = Outgoing {
                     body,

@@ -100,7 +100,9 @@ pub(super) fn apply(
             let v = text();
             if let Some(v) = set_field(r, key, v) {
                 let name = match key.strip_prefix("k8s.pod.label.") {
-                    Some(l) => l.to_string(),
+                    // As Prometheus' `__meta_kubernetes_pod_label_<name>`: `app` stays,
+                    // `app.kubernetes.io/name` becomes `app_kubernetes_io_name`.
+                    Some(l) => label_name(l),
                     None => label_name(key),
                 };
                 std::sync::Arc::make_mut(&mut r.labels).insert(name, v);
@@ -190,6 +192,21 @@ fn convert(req: ExportLogsServiceRequest) -> Vec<LogRecord> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_label_attributes_become_query_labels() {
+        let body = br#"{"resourceLogs":[{"resource":{"attributes":[
+            {"key":"k8s.pod.label.app","value":{"stringValue":"cart"}},
+            {"key":"k8s.pod.label.app.kubernetes.io/name","value":{"stringValue":"cart-api"}},
+            {"key":"k8s.pod.label.pod-template-hash","value":{"stringValue":"7d9c"}}]},
+          "scopeLogs":[{"logRecords":[{"timeUnixNano":"1700000000000000000",
+            "body":{"stringValue":"ok"}}]}]}]}"#;
+        let recs = decode_json(body).expect("valid OTLP JSON");
+        let r = &recs[0];
+        assert_eq!(r.label("app"), Some("cart"));
+        assert_eq!(r.label("app_kubernetes_io_name"), Some("cart-api"));
+        assert_eq!(r.label("pod_template_hash"), Some("7d9c"));
+    }
 
     #[test]
     fn decodes_otlp_json_with_k8s_attributes() {

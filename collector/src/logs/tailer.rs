@@ -42,6 +42,8 @@ pub struct TailerConfig {
 pub struct FileChunk {
     pub fingerprint: u64,
     pub meta: Arc<FileMeta>,
+    /// The pod's labels (from [`crate::pods`]), set just before the batch is encoded.
+    pub labels: Option<crate::pods::Labels>,
     pub records: Vec<Emitted>,
 }
 
@@ -72,6 +74,7 @@ impl Batch {
             _ => self.chunks.push(FileChunk {
                 fingerprint: fp,
                 meta: meta.clone(),
+                labels: None,
                 records: std::mem::take(recs),
             }),
         }

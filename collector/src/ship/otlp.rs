@@ -131,7 +131,24 @@ fn resource_len(c: &FileChunk, node: &str) -> usize {
     if !m.container_id.is_empty() {
         n += ld(kv_str_len(attr::CONTAINER_ID, &m.container_id));
     }
+    for (k, v) in c.labels.iter().flat_map(|l| l.iter()) {
+        n += ld(label_len(k, v));
+    }
     n
+}
+
+/// A pod label attribute `k8s.pod.label.<k>`: the size of its KeyValue.
+fn label_len(k: &str, v: &str) -> usize {
+    ld(attr::POD_LABEL_PREFIX.len() + k.len()) + ld(ld(v.len()))
+}
+
+fn put_label(out: &mut Vec<u8>, k: &str, v: &str) {
+    put_ld_head(out, RES_ATTRIBUTES, label_len(k, v));
+    put_ld_head(out, KV_KEY, attr::POD_LABEL_PREFIX.len() + k.len());
+    out.extend_from_slice(attr::POD_LABEL_PREFIX.as_bytes());
+    out.extend_from_slice(k.as_bytes());
+    put_ld_head(out, KV_VALUE, ld(v.len()));
+    put_str_field(out, AV_STRING, v);
 }
 
 fn put_resource(out: &mut Vec<u8>, c: &FileChunk, node: &str) {
@@ -151,6 +168,9 @@ fn put_resource(out: &mut Vec<u8>, c: &FileChunk, node: &str) {
     put_kv_int(out, RES_ATTRIBUTES, attr::FINGERPRINT, c.fingerprint as i64);
     if !m.container_id.is_empty() {
         put_kv_str(out, RES_ATTRIBUTES, attr::CONTAINER_ID, &m.container_id);
+    }
+    for (k, v) in c.labels.iter().flat_map(|l| l.iter()) {
+        put_label(out, k, v);
     }
 }
 
@@ -281,6 +301,9 @@ mod tests {
                 if !m.container_id.is_empty() {
                     attributes.push(s(attr::CONTAINER_ID, &m.container_id));
                 }
+                for (k, v) in c.labels.iter().flat_map(|l| l.iter()) {
+                    attributes.push(s(&format!("{}{k}", attr::POD_LABEL_PREFIX), v));
+                }
                 let log_records = c
                     .records
                     .iter()
@@ -327,6 +350,7 @@ mod tests {
     fn chunk(
         fp: u64,
         container_id: &str,
+        labels: &[(&str, &str)],
         msgs: &[(&str, Level, Stream)],
     ) -> crate::logs::FileChunk {
         crate::logs::FileChunk {
@@ -339,6 +363,14 @@ mod tests {
                 restart_count: 3,
                 container_id: container_id.into(),
                 path: "/var/log/pods/shop_cart_uid/cart/3.log".into(),
+            }),
+            labels: (!labels.is_empty()).then(|| {
+                Arc::new(
+                    labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect(),
+                )
             }),
             records: msgs
                 .iter()
@@ -362,6 +394,7 @@ mod tests {
                 chunk(
                     u64::MAX - 5,
                     "abc123",
+                    &[("app", "cart"), ("pod-template-hash", "7d9c8b6f5")],
                     &[
                         ("hello", Level::Info, Stream::Stdout),
                         ("", Level::Unknown, Stream::Stderr),
@@ -370,6 +403,7 @@ mod tests {
                 chunk(
                     42,
                     "",
+                    &[],
                     &[
                         (long.as_str(), Level::Error, Stream::Stdout),
                         ("héllo wörld", Level::Fatal, Stream::Stderr),
