@@ -1,7 +1,10 @@
-//! End to end: the real `argus watcher` against the fake API server (in this process),
-//! delivering to the real `argus aggregator`; `/api/v1/events/search` then finds every
-//! Event once with its final count, through count updates, a graceful restart of the
-//! watcher while counts rise and a `kill -9` of it.
+//! End to end, issue #6's scenario: the real `argus watcher` against the fake API server
+//! (in this process), delivering to the real `argus aggregator`. Events are created and
+//! their counts raised, watches dropped, the history expired (forcing a relist), the
+//! watcher restarted gracefully and with `kill -9` while counts rise — afterwards
+//! `/api/v1/events/search` finds every Event once with its final count, the occurrences
+//! the watcher processes counted add up to the sum of the counts, and a pod's kube_*
+//! series follow it.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -66,6 +69,43 @@ fn found(agg: &str) -> (BTreeMap<String, u64>, BTreeMap<String, usize>) {
     (counts, hits)
 }
 
+/// The occurrences this watcher process counted (all `argus_kube_events_total` series).
+fn occurrences(listen: &str) -> u64 {
+    get(listen, "/metrics/cluster")
+        .unwrap()
+        .text()
+        .lines()
+        .filter(|l| l.starts_with("argus_kube_events_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+/// The value of a `/metrics/cluster` series given as `name{labels}`, if present.
+fn cluster_value(listen: &str, series: &str) -> Option<String> {
+    let text = get(listen, "/metrics/cluster")?.text();
+    text.lines().find_map(|l| {
+        l.strip_prefix(series)?
+            .strip_prefix(' ')
+            .map(str::to_string)
+    })
+}
+
+fn crashing_pod(c: &Cluster, restarts: u64) {
+    c.api
+        .apply(json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web-1", "namespace": "shop", "uid": "pod-web-1"},
+            "spec": {"nodeName": "node-a", "containers": [{"name": "app", "image": "shop/web:1"}]},
+            "status": {"phase": "Running", "containerStatuses": [{
+                "name": "app", "image": "shop/web:1", "imageID": "", "ready": false,
+                "restartCount": restarts,
+                "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                "lastState": {"terminated": {"reason": "OOMKilled", "exitCode": 137}}
+            }]}
+        }))
+        .unwrap();
+}
+
 fn wait_delivered(agg: &str, want: &BTreeMap<String, u64>, what: &str) {
     wait_for(Duration::from_secs(30), what, || {
         (found(agg).0 == *want).then_some(())
@@ -123,11 +163,36 @@ fn watcher_records_events_once_through_restarts_and_kill_9() {
 
     c.set("web-1", "BackOff", 1);
     c.set("web-2", "Unhealthy", 3);
+    crashing_pod(&c, 3);
     let mut w = watcher(&kubeconfig, &agg, &listen, &data, tmp.path());
     wait_delivered(&agg, &c.counts, "the first list");
     c.set("web-1", "BackOff", 4);
     c.set("web-3", "FailedMount", 1);
     wait_delivered(&agg, &c.counts, "count updates");
+    let restarts = r#"kube_pod_container_status_restarts_total{namespace="shop",pod="web-1",uid="pod-web-1",container="app"}"#;
+    let waiting = r#"kube_pod_container_status_waiting_reason{namespace="shop",pod="web-1",uid="pod-web-1",container="app",reason="CrashLoopBackOff"}"#;
+    let oom = r#"kube_pod_container_status_last_terminated_reason{namespace="shop",pod="web-1",uid="pod-web-1",container="app",reason="OOMKilled"}"#;
+    wait_for(Duration::from_secs(30), "kube_* of the pod", || {
+        (cluster_value(&listen, restarts)? == "3").then_some(())
+    });
+    assert_eq!(cluster_value(&listen, waiting).as_deref(), Some("1"));
+    assert_eq!(cluster_value(&listen, oom).as_deref(), Some("1"));
+
+    // Watches dropped mid-stream, then the history expired: the watcher resumes, then
+    // has to relist; nothing is lost or recorded twice.
+    c.api.drop_watches();
+    c.set("web-1", "BackOff", 6);
+    wait_delivered(&agg, &c.counts, "after dropped watches");
+    c.api.expire_history();
+    c.api.drop_watches();
+    c.set("web-5", "BackOff", 2);
+    c.set("web-3", "FailedMount", 3);
+    crashing_pod(&c, 5);
+    wait_delivered(&agg, &c.counts, "after a relist");
+    wait_for(Duration::from_secs(30), "kube_* after the relist", || {
+        (cluster_value(&listen, restarts)? == "5").then_some(())
+    });
+    let mut counted = occurrences(&listen);
 
     // Graceful restart while counts rise.
     w.terminate();
@@ -143,6 +208,8 @@ fn watcher_records_events_once_through_restarts_and_kill_9() {
         "the 4 occurrences since the last record: {cluster}"
     );
 
+    counted += occurrences(&listen);
+
     // kill -9 and back.
     w.kill9();
     c.set("web-3", "FailedMount", 5);
@@ -150,11 +217,16 @@ fn watcher_records_events_once_through_restarts_and_kill_9() {
     wait_delivered(&agg, &c.counts, "after kill -9");
     assert_eq!(get(&listen, "/readyz").map(|r| r.status), Some(200));
 
+    counted += occurrences(&listen);
+
     let (_, hits) = found(&agg);
     assert!(
         hits.values().all(|n| *n == 1),
         "one hit per Event: {hits:?}"
     );
+    // Every occurrence counted once across the three watcher processes.
+    assert_eq!(counted, c.counts.values().sum::<u64>(), "{:?}", c.counts);
+    assert_eq!(cluster_value(&listen, restarts).as_deref(), Some("5"));
     w.terminate();
     assert!(
         !w.output().contains("ERROR"),
