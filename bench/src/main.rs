@@ -9,6 +9,7 @@ mod notify;
 mod procs;
 mod scrape;
 mod tsdb;
+mod watcher;
 
 use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -59,6 +60,21 @@ enum Cmd {
         files: usize,
         #[arg(long, default_value_t = 256)]
         mib: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// The cluster watcher against the fake API server: time to record every Event, RSS,
+    /// CPU per 1,000 Event updates a second.
+    Watcher {
+        #[arg(long, default_value_t = 5_000)]
+        pods: usize,
+        #[arg(long, default_value_t = 10_000)]
+        events: usize,
+        /// Event updates a second in the sustained phase.
+        #[arg(long, default_value_t = 1_000)]
+        rate: usize,
+        #[arg(long, default_value_t = 10)]
+        secs: u64,
         #[command(flatten)]
         common: Common,
     },
@@ -140,6 +156,13 @@ fn main() {
             runs,
             common,
         } => tsdb::bench_tsdb(series, hours, step, runs, &common),
+        Cmd::Watcher {
+            pods,
+            events,
+            rate,
+            secs,
+            common,
+        } => watcher::bench_watcher(pods, events, rate, secs, &common),
         Cmd::Scrape {
             pods,
             containers_per_pod,
