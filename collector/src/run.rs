@@ -18,7 +18,7 @@ use crate::metrics::logs::LogMetrics;
 use crate::metrics::node::NodeCollector;
 use crate::metrics::CollectorMetrics;
 use crate::pods::{self, PodLabels};
-use crate::ship::client::{Backoff, Shipper};
+use crate::ship::client::{self, Backoff};
 use crate::ship::otlp;
 use crate::{CollectorConfig, Result};
 
@@ -93,7 +93,7 @@ impl Collector {
                 }
             }))
         };
-        let (pod_labels, pod_watch) = start_pod_watch(&cfg).await.unzip();
+        let (pod_labels, pod_watch) = start_pod_watch(&cfg, metrics.clone()).await.unzip();
         let (tx, mut rx) = mpsc::channel::<Outgoing>(QUEUE);
         let stop = Arc::new(AtomicBool::new(false));
         let tail_thread = {
@@ -126,7 +126,7 @@ impl Collector {
             node = %cfg.node_name,
             "collector started"
         );
-        let shipper = Shipper::new(&cfg.aggregator, &cfg.token);
+        let shipper = client::shipper(&cfg.aggregator, &cfg.token);
         let ship = {
             let (store, metrics, stop) = (store.clone(), metrics.clone(), stop.clone());
             async move {
@@ -148,7 +148,7 @@ impl Collector {
                                 }
                                 break;
                             }
-                            Err(e) if e.retryable() => {
+                            Err(e) if client::retryable(&e) => {
                                 metrics.batches_failed.fetch_add(1, Relaxed);
                                 if failures == 0 || failures.is_multiple_of(20) {
                                     tracing::warn!(error = %e, "batch not acknowledged; retrying (reading paused)");
@@ -214,6 +214,7 @@ impl Collector {
 /// line saying why) otherwise: records then carry only what their path says.
 async fn start_pod_watch(
     cfg: &CollectorConfig,
+    health: Arc<CollectorMetrics>,
 ) -> Option<(Arc<PodLabels>, tokio::task::JoinHandle<()>)> {
     let Some(source) = pods::ApiSource::find(cfg.kubeconfig.as_deref()) else {
         tracing::info!("no kubeconfig and not in a pod: records go without pod labels");
@@ -221,7 +222,7 @@ async fn start_pod_watch(
     };
     match source.client().await {
         Ok(client) => {
-            let (watch, task) = pods::spawn(client, &cfg.node_name);
+            let (watch, task) = pods::spawn(client, &cfg.node_name, health);
             // Lines read before the first list would go out unlabelled: wait for it a
             // little; an unreachable API server delays the start by that much, no more.
             if !watch.wait_synced(POD_SYNC_WAIT).await {

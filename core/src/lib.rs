@@ -3,7 +3,9 @@
 //! query verifier, the log query language (a LogQL subset plus free text), and the
 //! metrics model (label sets, matchers, samples) shared by the metrics store and PromQL.
 //!
-//! No IO and almost no dependencies: every other crate builds on this one.
+//! No IO and almost no dependencies: every other crate builds on this one. The one
+//! exception is behind the `ship` feature: the HTTP client that collectors and watchers
+//! post batches to the aggregator with.
 
 pub mod duration;
 pub mod event;
@@ -11,6 +13,8 @@ pub mod level;
 pub mod query;
 pub mod record;
 pub mod series;
+#[cfg(feature = "ship")]
+pub mod ship;
 pub mod text;
 pub mod time;
 

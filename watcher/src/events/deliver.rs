@@ -20,7 +20,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::seen::{write_atomic, Mark, Seen};
-use super::send::{Backoff, Ingest};
+use super::send::{rejected, Backoff, Ingest};
 use super::{Shared, RESOURCE};
 use crate::metrics::EventKey;
 use crate::{Error, Result};
@@ -88,14 +88,14 @@ pub(super) async fn deliver(
                 seen = save(&shared, seen).await?;
                 last_save = Instant::now();
             }
-            Err(e) if e.rejected() && batch.len() > 1 => {
+            Err(e) if rejected(&e) && batch.len() > 1 => {
                 // Halve until the state the aggregator refuses is alone in its batch.
                 shared.metrics.send_failures.fetch_add(1, Relaxed);
                 tracing::warn!(error = %e, events = batch.len(), "event batch refused; splitting it");
                 limit = (batch.len() / 2).max(1);
                 shared.requeue(batch);
             }
-            Err(e) if e.rejected() => {
+            Err(e) if rejected(&e) => {
                 shared.metrics.send_failures.fetch_add(1, Relaxed);
                 shared.metrics.events_rejected.fetch_add(1, Relaxed);
                 tracing::error!(
