@@ -10,6 +10,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::pin::pin;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, RwLock};
 
 use k8s_openapi::api::core::v1::Pod;
@@ -18,6 +19,8 @@ use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
 use kube::Api;
 use tokio_stream::StreamExt;
+
+use crate::metrics::CollectorMetrics;
 
 /// A pod's labels, shared by all its records.
 pub type Labels = Arc<BTreeMap<String, String>>;
@@ -187,8 +190,14 @@ impl PodWatch {
 
 /// Starts watching the pods of `node` with `client` on the current runtime; the task
 /// ends when the returned handle is aborted. Errors (an unreachable API server, a
-/// refused watch) are logged and retried with backoff; the index keeps what it had.
-pub fn spawn(client: kube::Client, node: &str) -> (PodWatch, tokio::task::JoinHandle<()>) {
+/// refused watch) are logged, counted in `health` and retried with backoff; the index
+/// keeps what it had.
+pub fn spawn(
+    client: kube::Client,
+    node: &str,
+    health: Arc<CollectorMetrics>,
+) -> (PodWatch, tokio::task::JoinHandle<()>) {
+    health.pod_watch.enabled.store(true, Relaxed);
     let (store, writer) = reflector::store::<Pod>();
     let labels = Arc::new(PodLabels::default());
     let api: Api<Pod> = Api::all(client);
@@ -213,6 +222,8 @@ pub fn spawn(client: kube::Client, node: &str) -> (PodWatch, tokio::task::JoinHa
             let event = match item {
                 Ok(e) => e,
                 Err(e) => {
+                    health.pod_watch.failures.fetch_add(1, Relaxed);
+                    health.pod_watch.synced.store(0, Relaxed);
                     if failures == 0 {
                         tracing::warn!(error = %e, node = %node, "pod watch failed; records go without pod labels until it recovers");
                     } else {
@@ -240,11 +251,21 @@ pub fn spawn(client: kube::Client, node: &str) -> (PodWatch, tokio::task::JoinHa
                             tracing::info!(pods, node = %node, "pod labels: watching this node's pods");
                         }
                         failures = 0;
+                        health.pod_watch.pods.store(pods as u64, Relaxed);
+                        health.pod_watch.synced.store(1, Relaxed);
                         synced_tx.send_replace(true);
                     }
                 }
-                watcher::Event::Apply(pod) => index.write().insert(&pod, None),
-                watcher::Event::Delete(pod) => index.write().remove(&pod),
+                watcher::Event::Apply(pod) => {
+                    let mut w = index.write();
+                    w.insert(&pod, None);
+                    health.pod_watch.pods.store(w.by_uid.len() as u64, Relaxed);
+                }
+                watcher::Event::Delete(pod) => {
+                    let mut w = index.write();
+                    w.remove(&pod);
+                    health.pod_watch.pods.store(w.by_uid.len() as u64, Relaxed);
+                }
             }
         }
     });

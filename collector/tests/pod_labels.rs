@@ -3,8 +3,11 @@
 //! label changes, additions and deletions as they happen.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use argus_collector::metrics::expo::{Exposition, Format};
+use argus_collector::metrics::CollectorMetrics;
 use argus_collector::pods::{self, ApiSource, PodLabels};
 use argus_watcher::fake::FakeApiServer;
 use serde_json::{json, Value};
@@ -26,6 +29,15 @@ async fn wait(what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// The value of the health series `name` as `/metrics` renders it.
+fn health(m: &CollectorMetrics, name: &str) -> Option<f64> {
+    let mut out = Exposition::new(Format::Text);
+    m.collect(&mut out);
+    let text = out.finish();
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} "))?.parse().ok())
+}
+
 fn app(p: &PodLabels, uid: &str, name: &str) -> Option<String> {
     p.get(uid, "shop", name)?.get("app").cloned()
 }
@@ -45,10 +57,22 @@ async fn the_pod_watch_holds_only_this_nodes_pods() {
     api.kubeconfig(&kubeconfig).unwrap();
 
     let client = ApiSource::Kubeconfig(kubeconfig).client().await.unwrap();
-    let (watch, task) = pods::spawn(client, "n1");
+    let m = Arc::new(CollectorMetrics::default());
+    assert_eq!(
+        health(&m, "argus_collector_pod_watch_synced"),
+        None,
+        "no watch yet"
+    );
+    let (watch, task) = pods::spawn(client, "n1", m.clone());
     let labels = watch.labels.clone();
     assert!(watch.wait_synced(Duration::from_secs(15)).await);
     assert_eq!(labels.len(), 2);
+    assert_eq!(health(&m, "argus_collector_pod_watch_synced"), Some(1.0));
+    assert_eq!(health(&m, "argus_collector_pod_watch_pods"), Some(2.0));
+    assert_eq!(
+        health(&m, "argus_collector_pod_watch_failures_total"),
+        Some(0.0)
+    );
     // The server filtered: the reflector never saw n2's pod.
     let mut names: Vec<String> = watch
         .store
@@ -100,6 +124,7 @@ async fn the_pod_watch_holds_only_this_nodes_pods() {
         labels.get("u-cart", "shop", "cart-1").is_none()
     })
     .await;
+    assert_eq!(health(&m, "argus_collector_pod_watch_pods"), Some(2.0));
     task.abort();
 }
 
@@ -120,8 +145,14 @@ async fn an_unreachable_api_server_leaves_records_unlabelled() {
     api.kubeconfig(&kubeconfig).unwrap();
     api.shutdown();
     let client = ApiSource::Kubeconfig(kubeconfig).client().await.unwrap();
-    let (watch, task) = pods::spawn(client, "n1");
+    let m = Arc::new(CollectorMetrics::default());
+    let (watch, task) = pods::spawn(client, "n1", m.clone());
     assert!(!watch.wait_synced(Duration::from_millis(300)).await);
+    wait("a counted failure", || {
+        health(&m, "argus_collector_pod_watch_failures_total").is_some_and(|v| v >= 1.0)
+    })
+    .await;
+    assert_eq!(health(&m, "argus_collector_pod_watch_synced"), Some(0.0));
     assert!(watch.labels.is_empty());
     assert!(watch.labels.get("u", "shop", "cart-1").is_none());
     task.abort();

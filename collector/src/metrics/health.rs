@@ -1,6 +1,6 @@
 //! The collector's own health series (`argus_collector_*`).
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
 use super::expo::{Exposition, Kind};
 
@@ -18,6 +18,21 @@ pub struct CollectorMetrics {
     pub cgroup_scrape_ns: AtomicU64,
     pub node_scrape_ns: AtomicU64,
     pub cgroups: AtomicU64,
+    /// The node-local pod watch (pod labels on records), when one runs.
+    pub pod_watch: PodWatchMetrics,
+}
+
+/// Health of the collector's pod watch.
+#[derive(Debug, Default)]
+pub struct PodWatchMetrics {
+    /// Whether a pod watch runs (its series are written only then).
+    pub enabled: AtomicBool,
+    /// 1 once a list completed, 0 again at the next failure until a list completes.
+    pub synced: AtomicU64,
+    /// Pods of this node in the index.
+    pub pods: AtomicU64,
+    /// Failed list or watch requests.
+    pub failures: AtomicU64,
 }
 
 impl CollectorMetrics {
@@ -75,6 +90,32 @@ impl CollectorMetrics {
         ];
         for (name, kind, help, v) in rows {
             out.single(name, kind, help, v.load(Relaxed) as f64);
+        }
+        if self.pod_watch.enabled.load(Relaxed) {
+            let w = &self.pod_watch;
+            let rows: [(&str, Kind, &str, &AtomicU64); 3] = [
+                (
+                    "argus_collector_pod_watch_synced",
+                    Kind::Gauge,
+                    "Whether the node's pod list is in and no list or watch has failed since (1), or not (0).",
+                    &w.synced,
+                ),
+                (
+                    "argus_collector_pod_watch_pods",
+                    Kind::Gauge,
+                    "Pods of this node whose labels records get.",
+                    &w.pods,
+                ),
+                (
+                    "argus_collector_pod_watch_failures_total",
+                    Kind::Counter,
+                    "Failed pod list or watch requests (retried with backoff).",
+                    &w.failures,
+                ),
+            ];
+            for (name, kind, help, v) in rows {
+                out.single(name, kind, help, v.load(Relaxed) as f64);
+            }
         }
         let name = "argus_collector_scrape_duration_seconds";
         out.family(

@@ -15,7 +15,7 @@ pub mod node;
 
 use std::path::PathBuf;
 
-pub use health::CollectorMetrics;
+pub use health::{CollectorMetrics, PodWatchMetrics};
 
 /// Where the host's pseudo-filesystems are mounted (the DaemonSet mounts them under
 /// `/host/...`; tests point them at fixtures).
