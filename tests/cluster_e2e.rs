@@ -14,8 +14,6 @@ use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argus_watcher::fake::FakeApiServer;
-
 /// Event hits of `query`.
 fn events(addr: &str, query: &str) -> Vec<Value> {
     let path = format!("/api/v1/events/search?query={}&limit=100", enc(query));
@@ -27,14 +25,6 @@ fn events(addr: &str, query: &str) -> Vec<Value> {
                 .cloned()
                 .unwrap_or_default()
         })
-        .unwrap_or_default()
-}
-
-/// The instant vector of `query`.
-fn query(addr: &str, q: &str) -> Vec<Value> {
-    api(addr, &format!("/api/v1/query?query={}", enc(q)))["result"]
-        .as_array()
-        .cloned()
         .unwrap_or_default()
 }
 
@@ -50,30 +40,14 @@ fn backoff(addr: &str) -> Option<(u64, String)> {
 #[test]
 fn all_in_one_demo_simulates_a_cluster_and_its_cgroups() {
     let tmp = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
     let collector = format!("127.0.0.1:{}", free_port());
-    let cfg = tmp.path().join("argus.yaml");
-    std::fs::write(
-        &cfg,
-        format!("collector:\n  listen: \"{collector}\"\naggregator:\n  metrics:\n    scrape_interval: 2s\n"),
-    )
-    .unwrap();
-    let data = tmp.path().join("data");
-    let mut p = Proc::start(
-        "all-in-one",
-        &[
-            "all-in-one",
-            "--demo",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
+    let (mut p, addr) = serve(
+        &["all-in-one", "--demo"],
+        &format!("collector:\n  listen: \"{collector}\"\naggregator:\n  metrics:\n    scrape_interval: 2s\n"),
         tmp.path(),
+        &[],
     );
-    wait_healthy(&addr);
+    let data = tmp.path().join("data");
     // The pods of the log files: <log-root>/pods/<namespace>_<pod>_<uid>.
     let log_pods: BTreeSet<(String, String)> = std::fs::read_dir(data.join("demo/log/pods"))
         .unwrap()
@@ -209,16 +183,8 @@ fn all_in_one_demo_simulates_a_cluster_and_its_cgroups() {
 #[test]
 fn aggregator_runs_the_watcher_in_process_when_a_kubeconfig_is_found() {
     let tmp = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let api = rt
-        .block_on(FakeApiServer::start("127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    api.kubeconfig(&kubeconfig).unwrap();
+    let cluster = FakeCluster::start(tmp.path());
+    let api = &cluster.api;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -240,24 +206,12 @@ fn aggregator_runs_the_watcher_in_process_when_a_kubeconfig_is_found() {
         "source": {"component": "kubelet", "host": "node-a"},
     }))
     .unwrap();
-    let cfg = tmp.path().join("argus.yaml");
-    std::fs::write(&cfg, "aggregator:\n  metrics:\n    scrape_interval: 1s\n").unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _agg = Proc::start_env(
-        "aggregator",
-        &[
-            "aggregator",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            tmp.path().join("data").to_str().unwrap(),
-        ],
+    let (_agg, addr) = serve(
+        &["aggregator"],
+        "aggregator:\n  metrics:\n    scrape_interval: 1s\n",
         tmp.path(),
-        &[("KUBECONFIG", kubeconfig.to_str().unwrap())],
+        &cluster.env(),
     );
-    wait_healthy(&addr);
     let hit = wait_for(Duration::from_secs(30), "the Event", || {
         events(&addr, r#"{namespace="shop", reason="BackOff"}"#)
             .first()
@@ -276,5 +230,5 @@ fn aggregator_runs_the_watcher_in_process_when_a_kubeconfig_is_found() {
     });
     assert_eq!(info["metric"]["job"], "kube-state-metrics", "{info}");
     assert!(tmp.path().join("data/watcher").is_dir());
-    drop(api);
+    drop(cluster);
 }

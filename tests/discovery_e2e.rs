@@ -12,10 +12,8 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::time::Duration;
 
-use argus_watcher::fake::FakeApiServer;
-
 /// Serves `body` on every path of `l`.
-fn serve(l: TcpListener, body: &'static str) {
+fn serve_body(l: TcpListener, body: &'static str) {
     std::thread::spawn(move || {
         for conn in l.incoming() {
             let Ok(mut c) = conn else { continue };
@@ -28,14 +26,6 @@ fn serve(l: TcpListener, body: &'static str) {
             let _ = c.write_all(resp.as_bytes());
         }
     });
-}
-
-/// The instant vector of `query`.
-fn query(addr: &str, q: &str) -> Vec<Value> {
-    api(addr, &format!("/api/v1/query?query={}", enc(q)))["result"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
 }
 
 /// (job, instance, scrapeUrl, health) of every active target.
@@ -79,19 +69,11 @@ fn aggregator_discovers_and_scrapes_collector_pods() {
     let port = a.local_addr().unwrap().port();
     let b = TcpListener::bind(("127.0.0.2", port)).unwrap();
     let body = "# TYPE node_load1 gauge\nnode_load1 0.5\n";
-    serve(a, body);
-    serve(b, body);
+    serve_body(a, body);
+    serve_body(b, body);
 
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let api_server = rt
-        .block_on(FakeApiServer::start("127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    api_server.kubeconfig(&kubeconfig).unwrap();
+    let cluster = FakeCluster::start(tmp.path());
+    let api_server = &cluster.api;
     api_server
         .apply(collector_pod("collector-a", "node-a", "127.0.0.1"))
         .unwrap();
@@ -103,30 +85,14 @@ fn aggregator_discovers_and_scrapes_collector_pods() {
     other["metadata"]["labels"] = json!({"app": "web"});
     api_server.apply(other).unwrap();
 
-    let cfg = tmp.path().join("argus.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let (_agg, addr) = serve(
+        &["aggregator"],
+        &format!(
             "aggregator:\n  metrics:\n    scrape_interval: 1s\n    collector_discovery:\n      port: {port}\n      refresh_interval: 1s\n"
         ),
-    )
-    .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _agg = Proc::start_env(
-        "aggregator",
-        &[
-            "aggregator",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            tmp.path().join("data").to_str().unwrap(),
-        ],
         tmp.path(),
-        &[("KUBECONFIG", kubeconfig.to_str().unwrap())],
+        &cluster.env(),
     );
-    wait_healthy(&addr);
 
     let url = |ip: &str, path: &str| format!("http://{ip}:{port}{path}");
     let want = |health: &str| {
@@ -184,5 +150,5 @@ fn aggregator_discovers_and_scrapes_collector_pods() {
         });
     }
     assert_eq!(query(&addr, r#"up{job="node-exporter"}"#).len(), 1);
-    drop(api_server);
+    drop(cluster);
 }

@@ -270,25 +270,12 @@ fn every_line_exactly_once_through_rotations_and_kill_9() {
 #[test]
 fn all_in_one_demo_has_error_hits_within_seconds() {
     let tmp = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let cfg = tmp.path().join("argus.yaml");
-    std::fs::write(&cfg, "collector:\n  listen: \"127.0.0.1:0\"\n").unwrap();
-    let mut p = Proc::start(
-        "all-in-one",
-        &[
-            "all-in-one",
-            "--demo",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            tmp.path().join("data").to_str().unwrap(),
-        ],
+    let (mut p, addr) = serve(
+        &["all-in-one", "--demo"],
+        "collector:\n  listen: \"127.0.0.1:0\"\n",
         tmp.path(),
+        &[],
     );
-    wait_healthy(&addr);
     let d = wait_for(Duration::from_secs(20), "demo error hits", || {
         let d = search(&addr, r#"{namespace="demo"} |= "error""#, "&limit=5");
         (d["total"].as_u64().unwrap() > 0).then_some(d)

@@ -12,8 +12,6 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use argus_watcher::fake::FakeApiServer;
-
 const CART_UID: &str = "6f1c2a9e-0b5d-4c47-9a1e-3d2f8b7c6a51";
 const PLAIN_UID: &str = "0d9e8f7a-6b5c-4d3e-8f2a-1b0c9d8e7f60";
 
@@ -68,51 +66,28 @@ fn wait_messages(addr: &str, query: &str, n: usize) -> Vec<String> {
 #[test]
 fn log_records_carry_the_labels_of_their_pod() {
     let tmp = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let api = rt
-        .block_on(FakeApiServer::start("127.0.0.1:0".parse().unwrap()))
-        .unwrap();
+    let cluster = FakeCluster::start(tmp.path());
+    let api = &cluster.api;
     api.apply(pod("cart-1", CART_UID, "n1", json!({"app": "cart"})))
         .unwrap();
     api.apply(pod("plain-1", PLAIN_UID, "n1", json!({})))
         .unwrap();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    api.kubeconfig(&kubeconfig).unwrap();
 
     let log = tmp.path().join("log");
     let cart = log.join(format!("pods/shop_cart-1_{CART_UID}/cart/0.log"));
     let plain = log.join(format!("pods/shop_plain-1_{PLAIN_UID}/main/0.log"));
     append(&cart, &["cart line 1", "cart line 2"]);
     append(&plain, &["plain line 1"]);
-    let cfg = tmp.path().join("argus.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let (_p, addr) = serve(
+        &["all-in-one"],
+        &format!(
             "collector:\n  listen: \"\"\n  node_name: n1\n  log_root: {}\n  kubeconfig: {}\n",
             log.display(),
-            kubeconfig.display()
+            cluster.kubeconfig.display()
         ),
-    )
-    .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let _p = Proc::start(
-        "all-in-one",
-        &[
-            "all-in-one",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            tmp.path().join("data").to_str().unwrap(),
-        ],
         tmp.path(),
+        &[],
     );
-    wait_healthy(&addr);
     assert_eq!(
         wait_messages(&addr, r#"{app="cart"}"#, 2),
         ["cart line 1", "cart line 2"]
@@ -134,30 +109,18 @@ fn log_records_carry_the_labels_of_their_pod() {
         ["cart line 3"]
     );
     assert_eq!(messages(&addr, r#"{app="cart"}"#).len(), 2);
-    drop(api);
+    drop(cluster);
 }
 
 #[test]
 fn all_in_one_demo_labels_the_simulated_pods() {
     let tmp = tempfile::tempdir().unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let cfg = tmp.path().join("argus.yaml");
-    std::fs::write(&cfg, "collector:\n  listen: \"\"\n").unwrap();
-    let _p = Proc::start(
-        "all-in-one",
-        &[
-            "all-in-one",
-            "--demo",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            tmp.path().join("data").to_str().unwrap(),
-        ],
+    let (_p, addr) = serve(
+        &["all-in-one", "--demo"],
+        "collector:\n  listen: \"\"\n",
         tmp.path(),
+        &[],
     );
-    wait_healthy(&addr);
     // The demo's `cart` Deployment in `shop`: its pods are labelled app=cart.
     let hits = wait_for(Duration::from_secs(60), r#"{app="cart"}"#, || {
         let d = search(&addr, r#"{app="cart"}"#, "&limit=10");

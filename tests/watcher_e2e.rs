@@ -15,11 +15,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use argus_watcher::fake::FakeApiServer;
-
 /// The Events of the fake cluster: uid → count.
 struct Cluster {
-    api: FakeApiServer,
+    k8s: FakeCluster,
     counts: BTreeMap<String, u64>,
     start: i64,
     tick: i64,
@@ -30,6 +28,7 @@ impl Cluster {
         self.tick += 1;
         let last = rfc3339_nano(self.start + self.tick, 0);
         let stored = self
+            .k8s
             .api
             .apply(json!({
                 "apiVersion": "v1", "kind": "Event",
@@ -91,7 +90,8 @@ fn cluster_value(listen: &str, series: &str) -> Option<String> {
 }
 
 fn crashing_pod(c: &Cluster, restarts: u64) {
-    c.api
+    c.k8s
+        .api
         .apply(json!({
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "web-1", "namespace": "shop", "uid": "pod-web-1"},
@@ -135,22 +135,14 @@ fn watcher(kubeconfig: &Path, agg: &str, listen: &str, data: &Path, logs: &Path)
 #[test]
 fn watcher_records_events_once_through_restarts_and_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let api = rt
-        .block_on(FakeApiServer::start("127.0.0.1:0".parse().unwrap()))
-        .unwrap();
-    let kubeconfig = tmp.path().join("kubeconfig");
-    api.kubeconfig(&kubeconfig).unwrap();
+    let k8s = FakeCluster::start(tmp.path());
+    let kubeconfig = k8s.kubeconfig.clone();
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
     let mut c = Cluster {
-        api,
+        k8s,
         counts: BTreeMap::new(),
         start: now - 600,
         tick: 0,
@@ -180,11 +172,11 @@ fn watcher_records_events_once_through_restarts_and_kill_9() {
 
     // Watches dropped mid-stream, then the history expired: the watcher resumes, then
     // has to relist; nothing is lost or recorded twice.
-    c.api.drop_watches();
+    c.k8s.api.drop_watches();
     c.set("web-1", "BackOff", 6);
     wait_delivered(&agg, &c.counts, "after dropped watches");
-    c.api.expire_history();
-    c.api.drop_watches();
+    c.k8s.api.expire_history();
+    c.k8s.api.drop_watches();
     c.set("web-5", "BackOff", 2);
     c.set("web-3", "FailedMount", 3);
     crashing_pod(&c, 5);

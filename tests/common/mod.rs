@@ -215,6 +215,72 @@ pub fn wait_healthy(addr: &str) {
     });
 }
 
+/// Starts `argus ARGS… --config DIR/argus.yaml --listen <free port> --data-dir DIR/data`
+/// with `config` written to that file and `env` set, logs in DIR; waits until healthy.
+/// Returns the process and its address.
+pub fn serve(args: &[&str], config: &str, dir: &Path, env: &[(&str, &str)]) -> (Proc, String) {
+    let cfg = dir.join("argus.yaml");
+    std::fs::write(&cfg, config).unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let data = dir.join("data");
+    let mut all = args.to_vec();
+    all.extend_from_slice(&[
+        "--config",
+        cfg.to_str().unwrap(),
+        "--listen",
+        &addr,
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let p = Proc::start_env(args[0], &all, dir, env);
+    wait_healthy(&addr);
+    (p, addr)
+}
+
+/// The instant vector of the PromQL `query` at `addr`.
+pub fn query(addr: &str, q: &str) -> Vec<serde_json::Value> {
+    api(addr, &format!("/api/v1/query?query={}", enc(q)))["result"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// A fake Kubernetes API server on loopback, the runtime that serves it, and a kubeconfig
+/// naming it.
+pub struct FakeCluster {
+    pub api: argus_watcher::fake::FakeApiServer,
+    pub kubeconfig: PathBuf,
+    _rt: tokio::runtime::Runtime,
+}
+
+impl FakeCluster {
+    /// Starts the fake and writes its kubeconfig to `dir/kubeconfig`.
+    pub fn start(dir: &Path) -> FakeCluster {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let api = rt
+            .block_on(argus_watcher::fake::FakeApiServer::start(
+                "127.0.0.1:0".parse().unwrap(),
+            ))
+            .unwrap();
+        let kubeconfig = dir.join("kubeconfig");
+        api.kubeconfig(&kubeconfig).unwrap();
+        FakeCluster {
+            api,
+            kubeconfig,
+            _rt: rt,
+        }
+    }
+
+    /// `KUBECONFIG` naming this cluster, for [`serve`]'s `env`.
+    pub fn env(&self) -> [(&str, &str); 1] {
+        [("KUBECONFIG", self.kubeconfig.to_str().unwrap())]
+    }
+}
+
 /// Starts an aggregator on `port` with data in `data`.
 pub fn aggregator(port: u16, data: &Path, logs: &Path) -> Proc {
     aggregator_with(port, data, logs, &[])
