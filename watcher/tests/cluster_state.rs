@@ -99,6 +99,39 @@ fn deployment(spec: i32, available: i32) -> Value {
     })
 }
 
+/// A CronJob every 15 minutes in the watcher's zone (UTC), last run at 10:00, and one at
+/// 02:30 on weekdays in a fixed zone two hours east of UTC that never ran.
+fn cronjob(name: &str, suspend: Option<bool>, last: Option<&str>) -> Value {
+    let (schedule, zone, policy) = if name == "report" {
+        ("*/15 * * * *", None, Some("Forbid"))
+    } else {
+        ("30 2 * * 1-5", Some("Etc/GMT-2"), None)
+    };
+    let mut cj = json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": name, "namespace": "shop", "creationTimestamp": "2025-06-01T09:00:00Z"},
+        "spec": {"schedule": schedule, "jobTemplate": {"spec": {"template": {}}}},
+        "status": {}
+    });
+    if let Some(zone) = zone {
+        cj["spec"]["timeZone"] = json!(zone);
+    }
+    if let Some(policy) = policy {
+        cj["spec"]["concurrencyPolicy"] = json!(policy);
+    }
+    if let Some(suspend) = suspend {
+        cj["spec"]["suspend"] = json!(suspend);
+    }
+    if let Some(last) = last {
+        cj["status"]["lastScheduleTime"] = json!(last);
+    }
+    if name == "report" {
+        cj["status"]["active"] =
+            json!([{"kind": "Job", "namespace": "shop", "name": "report-29146200"}]);
+    }
+    cj
+}
+
 fn cluster(api: &FakeApiServer) -> BTreeMap<&'static str, String> {
     let apply = |v: Value| api.apply(v).expect("apply");
     let uid = |v: &Value| {
@@ -135,6 +168,8 @@ fn cluster(api: &FakeApiServer) -> BTreeMap<&'static str, String> {
         "status": {"failed": 2, "startTime": "2025-06-01T10:00:00Z",
                    "conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}),
     );
+    apply(cronjob("report", Some(false), Some("2025-06-01T10:00:00Z")));
+    apply(cronjob("nightly", None, None));
     apply(
         json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "api", "namespace": "shop", "generation": 2},
         "spec": {"replicas": 1, "serviceName": "api", "selector": {}, "template": {}},
@@ -282,11 +317,21 @@ const INITIAL: &str = r#"
     kube_job_status_completion_time{namespace="shop",job_name="done"} 1.7487721e+09
     kube_job_owner{namespace="shop",job_name="broken",owner_kind="",owner_name="",owner_is_controller=""} 1
     kube_job_owner{namespace="shop",job_name="done",owner_kind="",owner_name="",owner_is_controller=""} 1
-    kube_service_info{namespace="shop",service="web",uid="SVC",cluster_ip="10.96.0.10",external_name="",load_balancer_ip="",type="ClusterIP"} 1
+    kube_cronjob_info{namespace="shop",cronjob="nightly",schedule="30 2 * * 1-5",concurrency_policy="",timezone="Etc/GMT-2"} 1
+    kube_cronjob_info{namespace="shop",cronjob="report",schedule="*/15 * * * *",concurrency_policy="Forbid",timezone="local"} 1
+    kube_cronjob_created{namespace="shop",cronjob="nightly"} 1.7487684e+09
+    kube_cronjob_created{namespace="shop",cronjob="report"} 1.7487684e+09
+    kube_cronjob_status_active{namespace="shop",cronjob="nightly"} 0
+    kube_cronjob_status_active{namespace="shop",cronjob="report"} 1
+    kube_cronjob_status_last_schedule_time{namespace="shop",cronjob="report"} 1.748772e+09
+    kube_cronjob_spec_suspend{namespace="shop",cronjob="report"} 0
+    kube_cronjob_next_schedule_time{namespace="shop",cronjob="nightly"} 1.7488242e+09
+    kube_cronjob_next_schedule_time{namespace="shop",cronjob="report"} 1.7487729e+09
+    kube_service_info{namespace="shop",service="web",uid="SVC",cluster_ip="10.96.0.10",external_name="",load_balancer_ip="",external_traffic_policy="",type="ClusterIP"} 1
     kube_service_spec_type{namespace="shop",service="web",uid="SVC",type="ClusterIP"} 1
-    kube_endpoint_address{namespace="shop",endpoint="web",ip="10.1.0.1",ready="true"} 1
-    kube_endpoint_address{namespace="shop",endpoint="web",ip="10.1.0.2",ready="true"} 1
-    kube_endpoint_address{namespace="shop",endpoint="web",ip="10.1.0.3",ready="false"} 1
+    kube_endpoint_address{namespace="shop",endpoint="web",port_protocol="TCP",port_number="80",port_name="",ip="10.1.0.1",ready="true"} 1
+    kube_endpoint_address{namespace="shop",endpoint="web",port_protocol="TCP",port_number="80",port_name="",ip="10.1.0.2",ready="true"} 1
+    kube_endpoint_address{namespace="shop",endpoint="web",port_protocol="TCP",port_number="80",port_name="",ip="10.1.0.3",ready="false"} 1
     kube_persistentvolumeclaim_status_phase{namespace="shop",persistentvolumeclaim="data",phase="Lost"} 0
     kube_persistentvolumeclaim_status_phase{namespace="shop",persistentvolumeclaim="data",phase="Bound"} 1
     kube_persistentvolumeclaim_status_phase{namespace="shop",persistentvolumeclaim="data",phase="Pending"} 0
@@ -384,6 +429,8 @@ async fn kube_series_follow_the_cluster_like_kube_state_metrics() {
     let (_, body) = get(addr, "/metrics/cluster").await;
     for h in [
         "# HELP kube_pod_status_phase [STABLE] The pods current phase.\n# TYPE kube_pod_status_phase gauge\n",
+        "# HELP kube_cronjob_next_schedule_time [STABLE] Next time the cronjob should be scheduled. The time after lastScheduleTime, or after the cron job's creation time if it's never been scheduled. Use this to determine if the job is delayed.\n# TYPE kube_cronjob_next_schedule_time gauge\n",
+        "# HELP kube_endpoint_address [STABLE] Information about Endpoint available and non available addresses.\n",
         "# TYPE kube_pod_container_status_restarts_total counter\n",
         "# HELP kube_pod_container_status_last_terminated_reason Describes the last reason the container was in terminated state.\n",
         "# TYPE argus_kube_events_total counter\n",
@@ -399,6 +446,28 @@ async fn kube_series_follow_the_cluster_like_kube_state_metrics() {
     api.apply(crashing_pod(true)).expect("pod ready");
     api.apply(deployment(5, 5)).expect("scale");
     api.apply(node("node-b", "True", true)).expect("node ready");
+    // `report` is suspended (no next run any more), `nightly` ran on Monday 02:30 local.
+    api.apply(cronjob("report", Some(true), Some("2025-06-01T10:00:00Z")))
+        .expect("suspend");
+    api.apply(cronjob("nightly", None, Some("2025-06-02T00:30:00Z")))
+        .expect("ran");
+    want.remove(r#"kube_cronjob_next_schedule_time{namespace="shop",cronjob="report"}"#);
+    for (k, v) in [
+        (
+            r#"kube_cronjob_spec_suspend{namespace="shop",cronjob="report"}"#,
+            "1",
+        ),
+        (
+            r#"kube_cronjob_status_last_schedule_time{namespace="shop",cronjob="nightly"}"#,
+            "1.7488242e+09",
+        ),
+        (
+            r#"kube_cronjob_next_schedule_time{namespace="shop",cronjob="nightly"}"#,
+            "1.7489106e+09",
+        ),
+    ] {
+        want.insert(k.to_string(), v.to_string());
+    }
     let api_uid = &uids["API"];
     let p = |s: &str| format!("{s}{{namespace=\"shop\",pod=\"api-0\",uid=\"{api_uid}\"");
     want.retain(|k, _| !k.starts_with(&p("kube_pod_container_status_waiting_reason")));
@@ -470,8 +539,14 @@ async fn kube_series_follow_the_cluster_like_kube_state_metrics() {
     api.delete("pods", Some("shop"), "web-1").expect("delete");
     api.delete("jobs", Some("shop"), "done")
         .expect("delete job");
+    api.delete("cronjobs", Some("shop"), "nightly")
+        .expect("delete cronjob");
     api.expire_history();
-    want.retain(|k, _| !k.contains("pod=\"web-1\"") && !k.contains("job_name=\"done\""));
+    want.retain(|k, _| {
+        !k.contains("pod=\"web-1\"")
+            && !k.contains("job_name=\"done\"")
+            && !k.contains("cronjob=\"nightly\"")
+    });
     settle(addr, &want, "after relist").await;
     let (_, after) = get(addr, "/metrics").await;
     let lists = |body: &str, r: &str| {

@@ -13,15 +13,15 @@
 //! ```
 //!
 //! - [`pod`], [`node`], [`workload`] (deployments, statefulsets, daemonsets,
-//!   replicasets), [`job`], [`service`] (services, endpointslices), [`cluster`]
-//!   (namespaces, PVCs, PVs, HPAs): one renderer per family group.
+//!   replicasets), [`job`], [`cronjob`], [`service`] (services, endpointslices),
+//!   [`cluster`] (namespaces, PVCs, PVs, HPAs): one renderer per family group.
+//! - [`cron`]: cron schedules as KSM evaluates them (`kube_cronjob_next_schedule_time`).
 //! - [`quantity`]: Kubernetes quantities with apimachinery's rounding.
 //! - [`text`]: the text format as KSM writes it (Go float formatting, escaping).
-//!
-//! Not served: `kube_cronjob_next_schedule_time` (CronJobs are reflected, the cron
-//! schedule is not evaluated yet).
 
 pub mod cluster;
+pub mod cron;
+pub mod cronjob;
 pub mod job;
 pub mod node;
 pub mod pod;
@@ -146,6 +146,7 @@ impl Snapshot {
         sort(&mut self.daemonsets);
         sort(&mut self.replicasets);
         sort(&mut self.jobs);
+        sort(&mut self.cronjobs);
         sort(&mut self.services);
         sort(&mut self.endpointslices);
         sort(&mut self.persistentvolumeclaims);
@@ -159,6 +160,7 @@ impl Snapshot {
         workload::write_daemonsets(out, &self.daemonsets);
         workload::write_replicasets(out, &self.replicasets);
         job::write(out, &self.jobs);
+        cronjob::write(out, &self.cronjobs);
         service::write_services(out, &self.services);
         service::write_endpoint_slices(out, &self.endpointslices);
         cluster::write_pvcs(out, &self.persistentvolumeclaims);

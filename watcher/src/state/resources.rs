@@ -39,11 +39,12 @@ fn is_extended(name: &str) -> bool {
     let Some((prefix, local)) = name.split_once('/') else {
         return false;
     };
+    // apimachinery's `IsDNS1123Subdomain`: at most 253 characters in all, no limit per
+    // dot-separated part.
     let prefix = format!("requests.{prefix}");
     let dns = prefix.len() <= 253
         && prefix.split('.').all(|p| {
             !p.is_empty()
-                && p.len() <= 63
                 && p.chars()
                     .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
                 && !p.starts_with('-')
@@ -103,5 +104,9 @@ mod tests {
         assert_eq!(unit("kubernetes.io/foo", c), None);
         assert_eq!(unit("pods", c), None);
         assert_eq!(unit("pods", Conversion::Node), Some("integer"));
+        // A domain part may be longer than 63 characters (only the name part may not).
+        let long = format!("{}.example.com/gpu", "a".repeat(70));
+        assert_eq!(unit(&long, c), Some("integer"));
+        assert_eq!(unit(&format!("example.com/{}", "g".repeat(64)), c), None);
     }
 }
