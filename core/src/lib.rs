@@ -1,10 +1,12 @@
 //! argus' shared model: the log record every component passes around, time and duration
 //! parsing as Prometheus and Loki take them, the tokenizer shared by the index and the
 //! query verifier, the log query language (a LogQL subset plus free text), and the
-//! metrics model (label sets, matchers, samples) shared by the metrics store and PromQL.
+//! metrics model (label sets, matchers, samples) shared by the metrics store and PromQL,
+//! and time zones.
 //!
-//! No IO and almost no dependencies: every other crate builds on this one. The one
-//! exception is behind the `ship` feature: the HTTP client that collectors and watchers
+//! No IO and almost no dependencies: every other crate builds on this one. Two exceptions:
+//! [`tz`] reads time zones from the system's zoneinfo (`/usr/share/zoneinfo`, once per
+//! zone), and behind the `ship` feature is the HTTP client that collectors and watchers
 //! post batches to the aggregator with.
 
 pub mod duration;
@@ -17,5 +19,6 @@ pub mod series;
 pub mod ship;
 pub mod text;
 pub mod time;
+pub mod tz;
 
 pub use record::{Level, LogRecord, SourcePos, Stream};

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use argus_core::tz::{civil_from_days, days_from_civil, Zone};
+
 use super::timefmt::ZonedTime;
 use super::value::{sorted_pairs, ListKind, Value};
 
@@ -110,13 +112,13 @@ fn time_field(t: &ZonedTime, name: &str) -> Option<Result<Value, String>> {
     let ns = i64::try_from(i128::from(t.secs) * 1_000_000_000 + i128::from(t.nanos));
     let (off, _) = t.zone.offset_at(t.secs);
     let local = t.secs + i64::from(off);
-    let (y, _, d) = super::tz::civil_from_days(local.div_euclid(86400));
+    let (y, _, d) = civil_from_days(local.div_euclid(86400));
     let sod = local.rem_euclid(86400);
     Some(Ok(match name {
         "Unix" => Value::Int(t.secs),
         "UnixMilli" => Value::Int(t.secs.saturating_mul(1000) + i64::from(t.nanos / 1_000_000)),
         "UnixNano" => Value::Int(ns.unwrap_or(i64::MIN)),
-        "UTC" => Value::ZonedTime(Rc::new(t.in_zone(super::tz::Zone::utc()))),
+        "UTC" => Value::ZonedTime(Rc::new(t.in_zone(Zone::utc()))),
         "Local" => Value::ZonedTime(Rc::new(t.in_zone(t.local.clone()))),
         "String" => Value::Str(t.string()),
         "IsZero" => Value::Bool(t.is_zero()),
@@ -126,7 +128,7 @@ fn time_field(t: &ZonedTime, name: &str) -> Option<Result<Value, String>> {
         "Minute" => Value::Int(sod % 3600 / 60),
         "Second" => Value::Int(sod % 60),
         "Nanosecond" => Value::Int(i64::from(t.nanos)),
-        "YearDay" => Value::Int(local.div_euclid(86400) - super::tz::days_from_civil(y, 1, 1) + 1),
+        "YearDay" => Value::Int(local.div_euclid(86400) - days_from_civil(y, 1, 1) + 1),
         // time.Month prints as its name.
         "Month" => Value::Str(t.format("January")),
         "Format" => return Some(missing_args(name, 1)),
@@ -281,7 +283,7 @@ pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         },
         "tz" => match a1 {
             Value::ZonedTime(t) => {
-                let z = super::tz::Zone::load(s(a0))?;
+                let z = Zone::load(s(a0)).map_err(|e| e.to_string())?;
                 Ok(Value::ZonedTime(Rc::new(t.in_zone(z))))
             }
             other => Err(format!(

@@ -11,7 +11,6 @@ mod lex;
 mod parse;
 mod printf;
 mod timefmt;
-mod tz;
 mod value;
 
 use std::rc::Rc;
@@ -19,7 +18,6 @@ use std::rc::Rc;
 pub use amdata::pair;
 pub use funcs::{humanize, humanize1024, humanize_duration, query_escape};
 pub use timefmt::{format_layout, ZonedTime, ZERO_TIME_SECS};
-pub use tz::Zone;
 pub use value::{sorted_pairs, AlertData, ListKind, Sample, Value};
 
 /// Runs a PromQL query at the template's evaluation time (the `query` function).

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::tz::{civil_from_days, days_from_civil, Zone};
+use argus_core::tz::{civil_from_days, days_from_civil, Zone};
 
 /// Unix seconds of Go's zero time, 0001-01-01 00:00:00 UTC.
 pub const ZERO_TIME_SECS: i64 = -62_135_596_800;

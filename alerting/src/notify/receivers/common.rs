@@ -4,12 +4,14 @@
 
 use std::sync::Arc;
 
+use argus_core::tz::Zone;
+
 use super::data::template_data;
 use super::http_config::read_secret_file;
 use super::message::{self, Flavor};
 use crate::notify::Notification;
 use crate::notify::Secret;
-use crate::template::{FuncContext, Template, Zone};
+use crate::template::{FuncContext, Template};
 
 /// An HTTP request to a receiver. The URL may hold a key: `Debug` does not print it.
 #[derive(Clone)]

@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
+use argus_core::tz::Zone;
+
 use crate::notify::{Alert, Notification};
-use crate::template::{ListKind, Value, Zone, ZonedTime};
+use crate::template::{ListKind, Value, ZonedTime};
 
 /// `firing` or `resolved`: an alert is resolved once its end time is set and passed.
 pub fn alert_status(a: &Alert, now_ms: i64) -> &'static str {

@@ -6,8 +6,10 @@
 
 use std::fmt::Write as _;
 
+use argus_core::tz::Zone;
+
 use crate::notify::{Alert, Notification};
-use crate::template::{Zone, ZonedTime};
+use crate::template::ZonedTime;
 
 use super::data::alert_status;
 use super::sign::url_encode;

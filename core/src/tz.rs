@@ -1,9 +1,14 @@
-//! Time zones for notification templates: IANA zones read from the system's zoneinfo
-//! files (TZif, RFC 8536, with the POSIX TZ rule of the footer for times past the last
-//! transition), and fixed offsets written `+08:00`. Loaded zones are cached for the life of
-//! the process, as Go's `time.LoadLocation` does.
+//! Time zones: IANA zones read from the system's zoneinfo files (TZif, RFC 8536, with the
+//! POSIX TZ rule of the footer for times past the last transition), and fixed offsets
+//! written `+08:00`. The alerting templates and receivers format times in them; the
+//! watcher evaluates CronJob schedules in them.
+//!
+//! Zones are looked up by name once: [`Zone::load`] keeps what it read (and what it could
+//! not find) for the life of the process, so callers that resolve the same name on every
+//! scrape or notification read no file after the first time.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Where zoneinfo files are looked for, after `$ZONEINFO` (Go's list).
@@ -13,6 +18,35 @@ const ZONE_DIRS: [&str; 4] = [
     "/usr/share/lib/zoneinfo",
     "/etc/zoneinfo",
 ];
+
+/// How many names [`Zone::load`] remembers. The tz database has about 600; the bound only
+/// matters when names come from outside (an alert label), and past it lookups still work,
+/// they just read the file again.
+const CACHE_LIMIT: usize = 4096;
+
+/// Why a zone could not be loaded.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// Starts like an offset (`+`, `-`) but is not `±HH[[:]MM]` within ±14:59.
+    #[error("invalid UTC offset {0:?} (want ±HH:MM)")]
+    Offset(String),
+    /// Not a name the tz database could have (empty parts, `..`, odd characters).
+    #[error("unknown time zone {0:?}")]
+    Invalid(String),
+    /// No zoneinfo file of that name in any of the directories.
+    #[error("unknown time zone {0:?} (no zoneinfo file in $ZONEINFO or {dir}; install tzdata or use an offset like +08:00)", dir = ZONE_DIRS[0])]
+    NotFound(String),
+    /// The zoneinfo file is not valid TZif.
+    #[error("time zone {name:?}: {}: {reason}", .path.display())]
+    Tzif {
+        /// The zone's name.
+        name: String,
+        /// The file read.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
 
 /// A time zone: its name and the UTC offset and abbreviation at any instant.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,29 +93,33 @@ impl Zone {
         .clone()
     }
 
-    /// A zone by name: `UTC`, a fixed offset (`+08:00`, `-0530`, `+08`), or an IANA name
-    /// (`Asia/Shanghai`) read from the zoneinfo directory. The error says what was wrong.
-    pub fn load(name: &str) -> Result<Arc<Zone>, String> {
+    /// A zone by name: `UTC` (or empty), a fixed offset (`+08:00`, `-0530`, `+08`), or an
+    /// IANA name (`Asia/Shanghai`) read from the zoneinfo directory. IANA names are read
+    /// once: later calls with the same name return the same zone, or the same error,
+    /// without touching the file system.
+    pub fn load(name: &str) -> Result<Arc<Zone>, Error> {
         if name.is_empty() || name == "UTC" {
             return Ok(Zone::utc());
         }
         if let Some(off) = parse_fixed(name) {
-            let off = off?;
             return Ok(Arc::new(Zone {
                 name: name.to_string(),
-                rules: Rules::Fixed(off, String::new()),
+                rules: Rules::Fixed(off?, String::new()),
             }));
         }
-        static CACHE: OnceLock<Mutex<HashMap<String, Arc<Zone>>>> = OnceLock::new();
+        type Cache = Mutex<HashMap<String, Result<Arc<Zone>, Error>>>;
+        static CACHE: OnceLock<Cache> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         if let Some(z) = cache.lock().ok().and_then(|c| c.get(name).cloned()) {
-            return Ok(z);
+            return z;
         }
-        let z = Arc::new(load_iana(name)?);
+        let z = load_iana(name).map(Arc::new);
         if let Ok(mut c) = cache.lock() {
-            c.insert(name.to_string(), z.clone());
+            if c.len() < CACHE_LIMIT {
+                c.insert(name.to_string(), z.clone());
+            }
         }
-        Ok(z)
+        z
     }
 
     /// The name it was loaded by.
@@ -100,14 +138,14 @@ impl Zone {
 
 /// `Some(Ok(seconds))` for `±HH[[:]MM]`, `Some(Err)` when it starts like one but is bad,
 /// `None` when it is no offset at all.
-fn parse_fixed(s: &str) -> Option<Result<i32, String>> {
+fn parse_fixed(s: &str) -> Option<Result<i32, Error>> {
     let sign = match s.as_bytes().first()? {
         b'+' => 1,
         b'-' => -1,
         _ => return None,
     };
     let rest = s[1..].replacen(':', "", 1);
-    let bad = || Err(format!("invalid UTC offset {s:?} (want ±HH:MM)"));
+    let bad = || Err(Error::Offset(s.to_string()));
     if !(rest.len() == 2 || rest.len() == 4) || !rest.bytes().all(|b| b.is_ascii_digit()) {
         return Some(bad());
     }
@@ -123,7 +161,7 @@ fn parse_fixed(s: &str) -> Option<Result<i32, String>> {
     Some(Ok(sign * (h * 3600 + m * 60)))
 }
 
-fn load_iana(name: &str) -> Result<Zone, String> {
+fn load_iana(name: &str) -> Result<Zone, Error> {
     let valid = name.split('/').all(|part| {
         !part.is_empty()
             && part != "."
@@ -133,7 +171,7 @@ fn load_iana(name: &str) -> Result<Zone, String> {
                 .all(|b| b.is_ascii_alphanumeric() || b"_-+".contains(&b))
     });
     if !valid {
-        return Err(format!("unknown time zone {name:?}"));
+        return Err(Error::Invalid(name.to_string()));
     }
     let mut dirs: Vec<String> = Vec::new();
     if let Ok(d) = std::env::var("ZONEINFO") {
@@ -145,18 +183,18 @@ fn load_iana(name: &str) -> Result<Zone, String> {
     for d in &dirs {
         let path = std::path::Path::new(d).join(name);
         if let Ok(bytes) = std::fs::read(&path) {
-            let t = parse_tzif(&bytes)
-                .map_err(|e| format!("time zone {name:?}: {}: {e}", path.display()))?;
+            let t = parse_tzif(&bytes).map_err(|reason| Error::Tzif {
+                name: name.to_string(),
+                path,
+                reason,
+            })?;
             return Ok(Zone {
                 name: name.to_string(),
                 rules: Rules::Tzif(t),
             });
         }
     }
-    Err(format!(
-        "unknown time zone {name:?} (no zoneinfo file in $ZONEINFO or {}; install tzdata or use an offset like +08:00)",
-        ZONE_DIRS[0]
-    ))
+    Err(Error::NotFound(name.to_string()))
 }
 
 struct Reader<'a> {
@@ -471,7 +509,7 @@ fn rule_day(year: i64, r: Rule) -> i64 {
     }
 }
 
-pub(super) fn days_in_month(y: i64, m: u32) -> i64 {
+fn days_in_month(y: i64, m: u32) -> i64 {
     match m {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
@@ -480,8 +518,9 @@ pub(super) fn days_in_month(y: i64, m: u32) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-pub(super) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm); `m` is
+/// 1 to 12.
+pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -491,8 +530,8 @@ pub(super) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     era * 146097 + doe - 719468
 }
 
-/// The date of a day since 1970-01-01.
-pub(super) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+/// The date (year, month 1 to 12, day 1 to 31) of a day since 1970-01-01.
+pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719468;
     let era = z.div_euclid(146097);
     let doe = z - era * 146097;
@@ -519,6 +558,53 @@ mod tests {
         assert!(Zone::load("+8").is_err());
         assert!(Zone::load("Mars/Olympus").is_err());
         assert!(Zone::load("../etc/passwd").is_err());
+        assert_eq!(
+            Zone::load("+8").expect_err("bad offset").to_string(),
+            "invalid UTC offset \"+8\" (want ±HH:MM)"
+        );
+        assert!(Zone::load("Mars/Olympus")
+            .expect_err("no such zone")
+            .to_string()
+            .starts_with("unknown time zone \"Mars/Olympus\" (no zoneinfo file"));
+    }
+
+    /// A TZif version 1 file with no transitions and one local type: UTC+1, `ARG`.
+    fn one_type_tzif() -> Vec<u8> {
+        // Magic, version 1 (a zero byte), 15 reserved bytes; then the isut, isstd, leap,
+        // time, type and char counts.
+        let mut b = b"TZif".to_vec();
+        b.extend([0u8; 16]);
+        for n in [0u32, 0, 0, 0, 1, 4] {
+            b.extend(n.to_be_bytes());
+        }
+        b.extend(3600i32.to_be_bytes());
+        b.extend([0, 0]); // not DST, abbreviation at 0
+        b.extend(b"ARG\0");
+        b
+    }
+
+    /// A zone is read from its file once: removing the file afterwards changes nothing,
+    /// and neither does creating one for a name that was not found.
+    #[test]
+    fn zones_are_read_once_per_name() {
+        let dir = std::env::temp_dir().join(format!("argus-tz-{}", std::process::id()));
+        let area = dir.join("Argus");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&area).expect("mkdir");
+        // Only this test loads `Argus/…` names; other tests fall through to the system.
+        std::env::set_var("ZONEINFO", &dir);
+        std::fs::write(area.join("Cached"), one_type_tzif()).expect("write zone");
+        let first = Zone::load("Argus/Cached").expect("zone");
+        assert_eq!(first.offset_at(0), (3600, "ARG"));
+        std::fs::remove_file(area.join("Cached")).expect("remove zone");
+        let again = Zone::load("Argus/Cached").expect("cached zone");
+        assert!(Arc::ptr_eq(&first, &again));
+
+        let missing = Zone::load("Argus/Later").expect_err("no file yet");
+        assert_eq!(missing, Error::NotFound("Argus/Later".into()));
+        std::fs::write(area.join("Later"), one_type_tzif()).expect("write zone");
+        assert_eq!(Zone::load("Argus/Later"), Err(missing));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
