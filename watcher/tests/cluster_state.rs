@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use argus_watcher::fake::FakeApiServer;
-use argus_watcher::{EventsConfig, Watcher, WatcherConfig};
+use argus_watcher::{ClusterState, EventsConfig, Watcher, WatcherConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -356,10 +356,21 @@ fn diff(got: &BTreeMap<String, String>, want: &BTreeMap<String, String>) -> Stri
 
 /// Scrapes until the kube_* samples equal `want` (10 s), else fails with the diff.
 async fn settle(addr: SocketAddr, want: &BTreeMap<String, String>, what: &str) {
+    settle_where(addr, want, what, |_| true).await
+}
+
+/// [`settle`] for the samples whose series `keep` selects.
+async fn settle_where(
+    addr: SocketAddr,
+    want: &BTreeMap<String, String>,
+    what: &str,
+    keep: impl Fn(&str) -> bool,
+) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
         let (_, body) = get(addr, "/metrics/cluster").await;
-        let got = kube_samples(&body);
+        let mut got = kube_samples(&body);
+        got.retain(|k, _| keep(k));
         let d = diff(&got, want);
         if d.is_empty() {
             return;
@@ -371,48 +382,79 @@ async fn settle(addr: SocketAddr, want: &BTreeMap<String, String>, what: &str) {
     }
 }
 
+/// The real `Watcher` (state on, events off) on a free port, watching `api`, started and
+/// past `/readyz` (every reflector's first list).
+struct Running {
+    addr: SocketAddr,
+    state: ClusterState,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<argus_watcher::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Running {
+    async fn start(api: &FakeApiServer) -> Running {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let kubeconfig = dir.path().join("kubeconfig");
+        api.kubeconfig(&kubeconfig).expect("kubeconfig");
+        let cfg = WatcherConfig {
+            kubeconfig: Some(kubeconfig),
+            data_dir: dir.path().to_path_buf(),
+            listen: "127.0.0.1:0".into(),
+            events: EventsConfig {
+                enabled: false,
+                ..EventsConfig::default()
+            },
+            ..WatcherConfig::default()
+        };
+        let w = Watcher::new(cfg).expect("watcher");
+        let state = w.cluster_state().expect("state is on by default");
+        let listener = w.bind().await.expect("bind").expect("listener");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(w.serve(Some(listener), async move {
+            let _ = stopped.await;
+        }));
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let (code, body) = get(addr, "/readyz").await;
+            if code == 200 {
+                break;
+            }
+            assert!(body.contains("not listed yet"), "{body}");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "never ready: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Running {
+            addr,
+            state,
+            stop,
+            task,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("stops")
+            .expect("task")
+            .expect("result");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kube_series_follow_the_cluster_like_kube_state_metrics() {
     let api = FakeApiServer::start("127.0.0.1:0".parse().expect("addr"))
         .await
         .expect("fake api");
     let uids = cluster(&api);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let kubeconfig = dir.path().join("kubeconfig");
-    api.kubeconfig(&kubeconfig).expect("kubeconfig");
-    let cfg = WatcherConfig {
-        kubeconfig: Some(kubeconfig),
-        data_dir: dir.path().to_path_buf(),
-        listen: "127.0.0.1:0".into(),
-        events: EventsConfig {
-            enabled: false,
-            ..EventsConfig::default()
-        },
-        ..WatcherConfig::default()
-    };
-    let w = Watcher::new(cfg).expect("watcher");
-    let state = w.cluster_state().expect("state is on by default");
-    let listener = w.bind().await.expect("bind").expect("listener");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(w.serve(Some(listener), async move {
-        let _ = stopped.await;
-    }));
-
-    // /readyz waits for every reflector's first list.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let (code, body) = get(addr, "/readyz").await;
-        if code == 200 {
-            break;
-        }
-        assert!(body.contains("not listed yet"), "{body}");
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never ready: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let running = Running::start(&api).await;
+    let (addr, state) = (running.addr, running.state.clone());
     assert!(state.is_synced());
 
     let sub = |s: &str| {
@@ -565,10 +607,77 @@ async fn kube_series_follow_the_cluster_like_kube_state_metrics() {
         after.contains("argus_watcher_watch_events_total{resource=\"deployments\",type=\"apply\"}")
     );
 
-    let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(10), task)
+    running.stop().await;
+}
+
+/// A CronJob in `zone` that last ran at `last`.
+fn zoned_cronjob(name: &str, schedule: &str, zone: &str, last: &str) -> Value {
+    json!({
+        "apiVersion": "batch/v1", "kind": "CronJob",
+        "metadata": {"name": name, "namespace": "shop", "creationTimestamp": "2026-01-01T00:00:00Z"},
+        "spec": {"schedule": schedule, "timeZone": zone, "jobTemplate": {"spec": {"template": {}}}},
+        "status": {"lastScheduleTime": last}
+    })
+}
+
+/// `kube_cronjob_next_schedule_time` of CronJobs in zones with daylight saving, their last
+/// run stepped across 2026's changes: `30 2 * * *` in Europe/Berlin skips 03-29 (02:30
+/// does not exist) and runs twice on 10-25 (02:30 CEST, then 02:30 CET), as robfig/cron
+/// does for KSM; `0 9 * * 1-5` in America/New_York keeps 09:00 local over the weekends
+/// the offset changes. A zone the system does not know gets no series.
+/// Expected instants from Python's zoneinfo, e.g. `python3 -c 'from datetime import
+/// datetime as d; from zoneinfo import ZoneInfo as Z; print(d(2026,3,30,2,30,
+/// tzinfo=Z("Europe/Berlin")).timestamp())'` → 1774830600 (`fold=1` for the second 02:30
+/// of 10-25), checked with `TZ=Europe/Berlin date -d @1774830600`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cronjob_next_schedule_in_zones_with_daylight_saving() {
+    if !["Europe/Berlin", "America/New_York"]
+        .iter()
+        .all(|z| std::path::Path::new("/usr/share/zoneinfo").join(z).exists())
+    {
+        eprintln!("no tzdata installed: skipped");
+        return;
+    }
+    let api = FakeApiServer::start("127.0.0.1:0".parse().expect("addr"))
         .await
-        .expect("stops")
-        .expect("task")
-        .expect("result");
+        .expect("fake api");
+    let apply = |name: &str, last: &str| {
+        let cj = match name {
+            "berlin" => zoned_cronjob(name, "30 2 * * *", "Europe/Berlin", last),
+            "new-york" => zoned_cronjob(name, "0 9 * * 1-5", "America/New_York", last),
+            _ => zoned_cronjob(name, "0 9 * * *", "Mars/Olympus", last),
+        };
+        api.apply(cj).expect("apply cronjob");
+    };
+    // Sat 03-28 02:30 CET; Fri 03-06 09:00 EST.
+    apply("berlin", "2026-03-28T01:30:00Z");
+    apply("new-york", "2026-03-06T14:00:00Z");
+    apply("nowhere", "2026-03-06T14:00:00Z");
+    let running = Running::start(&api).await;
+    let family = |k: &str| k.starts_with("kube_cronjob_next_schedule_time{");
+    let series = |name: &str| {
+        format!(r#"kube_cronjob_next_schedule_time{{namespace="shop",cronjob="{name}"}}"#)
+    };
+    let want = |berlin: &str, new_york: &str| {
+        BTreeMap::from([
+            (series("berlin"), berlin.to_string()),
+            (series("new-york"), new_york.to_string()),
+        ])
+    };
+    // Mon 03-30 02:30 CEST (00:30Z), 03-29 skipped; Mon 03-09 09:00 EDT (13:00Z).
+    let spring = want("1.7748306e+09", "1.7730612e+09");
+    settle_where(running.addr, &spring, "spring forward", family).await;
+
+    // Sun 10-25 02:30 CEST (00:30Z) ran: next the second 02:30, CET (01:30Z).
+    // Fri 10-30 09:00 EDT (13:00Z) ran: next Mon 11-02 09:00 EST (14:00Z).
+    apply("berlin", "2026-10-25T00:30:00Z");
+    apply("new-york", "2026-10-30T13:00:00Z");
+    let fall = want("1.7928918e+09", "1.793628e+09");
+    settle_where(running.addr, &fall, "fall back, first 02:30", family).await;
+
+    // The second 02:30 ran: next Mon 10-26 02:30 CET (01:30Z).
+    apply("berlin", "2026-10-25T01:30:00Z");
+    let after = want("1.7929782e+09", "1.793628e+09");
+    settle_where(running.addr, &after, "fall back, second 02:30", family).await;
+    running.stop().await;
 }

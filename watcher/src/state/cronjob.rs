@@ -4,17 +4,17 @@
 //! `kube_cronjob_next_schedule_time` is KSM's `sched.Next(lastScheduleTime, else
 //! creationTimestamp)` with the schedule prefixed `CRON_TZ=<spec.timeZone> ` when a zone
 //! is set ([`super::cron`]). Without a zone KSM reads the schedule in its process' local
-//! zone, UTC in its container image; so does this. Zones with daylight saving need tz
-//! data this crate does not read: such a CronJob gets no next-schedule series rather than
-//! one off by the zone's offset. Where KSM panics (an unparsable schedule, no timestamps)
-//! the series is left out.
+//! zone, UTC in its container image; so does this. Named zones, daylight saving included,
+//! come from the system's zoneinfo, read once per zone ([`NamedZone::load`]); a zone that
+//! cannot be found leaves the series out, as KSM logs an error and skips it. Where KSM
+//! panics (an unparsable schedule, no timestamps) the series is left out too.
 
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
-use super::cron::{FixedZone, Schedule};
+use super::cron::{FixedZone, NamedZone, Schedule};
 use super::text::{bool_value, gauge, sample, Stability};
 
 /// Go's zero `time.Time` as Unix seconds: what KSM exports when robfig finds no
@@ -165,8 +165,19 @@ pub fn next_schedule_time(c: &CronJob) -> Option<f64> {
         }
     };
     let zone = match schedule.zone() {
-        None => FixedZone::UTC,
-        Some(name) => FixedZone::by_name(name)?,
+        None => NamedZone::Fixed(FixedZone::UTC),
+        Some(name) => match NamedZone::load(name) {
+            Ok(zone) => zone,
+            Err(error) => {
+                tracing::debug!(
+                    namespace = c.metadata.namespace.as_deref().unwrap_or(""),
+                    cronjob = c.metadata.name.as_deref().unwrap_or(""),
+                    %error,
+                    "cronjob time zone not found; no kube_cronjob_next_schedule_time"
+                );
+                return None;
+            }
+        },
     };
     let last = c
         .status
@@ -220,14 +231,21 @@ mod tests {
             "metadata": {"name": "Berlin", "namespace": "ns2", "creationTimestamp": "2025-06-01T10:00:00Z"},
             "spec": {"schedule": "0 9 * * *", "timeZone": "Europe/Berlin", "jobTemplate": {}}
         }));
+        let nowhere = cronjob(serde_json::json!({
+            "metadata": {"name": "Nowhere", "namespace": "ns2", "creationTimestamp": "2025-06-01T10:00:00Z"},
+            "spec": {"schedule": "0 9 * * *", "timeZone": "Mars/Olympus", "jobTemplate": {}}
+        }));
         let never = cronjob(serde_json::json!({
             "metadata": {"name": "Never", "namespace": "ns2", "creationTimestamp": "2025-06-01T10:00:00Z"},
             "spec": {"schedule": "0 0 30 2 *", "jobTemplate": {}}
         }));
         let mut out = String::new();
-        write(&mut out, &[active, suspended, fresh, zoned, berlin, never]);
+        write(
+            &mut out,
+            &[active, suspended, fresh, zoned, berlin, nowhere, never],
+        );
         let got = families(&out);
-        let want = [
+        let mut want = vec![
             r#"kube_cronjob_info{namespace="ns1",cronjob="ActiveRunningCronJob1",schedule="0 */6 * * *",concurrency_policy="Forbid",timezone="local"} 1"#,
             r#"kube_cronjob_info{namespace="ns1",cronjob="ActiveCronJob1NoLastScheduled",schedule="25 * * * *",concurrency_policy="",timezone="Etc/UTC"} 1"#,
             r#"kube_cronjob_created{namespace="ns1",cronjob="ActiveRunningCronJob1"} 1.4958234e+09"#,
@@ -247,14 +265,23 @@ mod tests {
             "# HELP kube_cronjob_next_schedule_time [STABLE] Next time the cronjob should be scheduled. The time after lastScheduleTime, or after the cron job's creation time if it's never been scheduled. Use this to determine if the job is delayed.",
             "# HELP kube_cronjob_status_last_successful_time LastSuccessfulTime keeps information of when was the last time the job was completed successfully.",
         ];
-        let missing: Vec<&&str> = want.iter().filter(|w| !got.contains(**w)).collect();
-        assert!(missing.is_empty(), "missing {missing:#?}\nin\n{out}");
-        for absent in [
+        let mut absent = vec![
             r#"kube_cronjob_next_schedule_time{namespace="ns1",cronjob="SuspendedCronJob1"}"#,
-            r#"kube_cronjob_next_schedule_time{namespace="ns2",cronjob="Berlin"}"#,
+            // An unknown zone: KSM logs the error and skips the series.
+            r#"kube_cronjob_next_schedule_time{namespace="ns2",cronjob="Nowhere"}"#,
             r#"kube_cronjob_created{namespace="ns1",cronjob="SuspendedCronJob1"}"#,
             r#"kube_cronjob_spec_suspend{namespace="ns2",cronjob="Zoned"}"#,
-        ] {
+        ];
+        // 09:00 CEST (UTC+2, from zoneinfo) is 07:00Z too; without tzdata it is unknown.
+        let berlin = r#"kube_cronjob_next_schedule_time{namespace="ns2",cronjob="Berlin"}"#;
+        if std::path::Path::new("/usr/share/zoneinfo/Europe/Berlin").exists() {
+            want.push(r#"kube_cronjob_next_schedule_time{namespace="ns2",cronjob="Berlin"} 1.7488476e+09"#);
+        } else {
+            absent.push(berlin);
+        }
+        let missing: Vec<&&str> = want.iter().filter(|w| !got.contains(**w)).collect();
+        assert!(missing.is_empty(), "missing {missing:#?}\nin\n{out}");
+        for absent in absent {
             assert!(!out.contains(absent), "unexpected {absent}\nin\n{out}");
         }
     }

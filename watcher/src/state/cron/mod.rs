@@ -11,14 +11,16 @@
 //!   `@hourly`, and `@every <Go duration>` (a fixed delay, whole seconds, at least 1 s).
 //! - A `CRON_TZ=<zone> ` or `TZ=<zone> ` prefix names the zone the fields are read in;
 //!   KSM writes `spec.timeZone` that way. [`Schedule::next`] takes the zone's offsets from
-//!   the caller ([`Zone`]): this crate has no zoneinfo reader, so [`FixedZone::by_name`]
-//!   resolves the zones without transitions (`UTC`, `Etc/GMT+5`, …) only.
+//!   the caller ([`Zone`]); [`NamedZone::load`] resolves a name as Go does, IANA zones
+//!   with daylight saving (`Europe/Berlin`) from the system's zoneinfo
+//!   ([`argus_core::tz`]). Wall times that a daylight-saving change skips or repeats
+//!   behave as in robfig: a skipped time does not run that day, a repeated one runs twice.
 //!
 //! Malformed input is an error naming the part at fault (KSM panics on those).
 
 mod next;
 
-pub use next::{FixedZone, Zone};
+pub use next::{FixedZone, NamedZone, Zone};
 
 /// A parsed schedule.
 #[derive(Debug, Clone, PartialEq, Eq)]

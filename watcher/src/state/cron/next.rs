@@ -3,12 +3,59 @@
 //! wall-clock arithmetic of Go's `time.Date`/`AddDate` in the schedule's zone, so
 //! daylight-saving gaps and repeats resolve the way KSM resolves them.
 
+use std::sync::Arc;
+
+use argus_core::tz::{self, civil_from_days, days_from_civil};
+
 use super::{Kind, Schedule, Spec, STAR};
 
 /// The UTC offsets of a time zone.
 pub trait Zone {
     /// Seconds east of UTC at Unix time `unix`.
     fn offset_at(&self, unix: i64) -> i32;
+}
+
+/// An IANA zone read from zoneinfo, with its daylight-saving transitions.
+impl Zone for tz::Zone {
+    fn offset_at(&self, unix: i64) -> i32 {
+        tz::Zone::offset_at(self, unix).0
+    }
+}
+
+/// The zone a `CRON_TZ=` name stands for, as KSM's Go (`time.LoadLocation`) finds it.
+#[derive(Debug, Clone)]
+pub enum NamedZone {
+    /// A zone that never changes offset, known without a zoneinfo file.
+    Fixed(FixedZone),
+    /// A zone from the system's zoneinfo.
+    Tzif(Arc<tz::Zone>),
+}
+
+impl Zone for NamedZone {
+    fn offset_at(&self, unix: i64) -> i32 {
+        match self {
+            NamedZone::Fixed(z) => z.offset_at(unix),
+            NamedZone::Tzif(z) => Zone::offset_at(z.as_ref(), unix),
+        }
+    }
+}
+
+impl NamedZone {
+    /// The zone named `name`: the UTC aliases and `Etc/GMT±N` without IO
+    /// ([`FixedZone::by_name`], so they work where no tzdata is installed), every other
+    /// name from the system's zoneinfo through [`tz::Zone::load`], which reads a file once
+    /// per name for the life of the process (found or not), so a CronJob rendered on every
+    /// scrape costs a map lookup. Offsets such as `+08:00` are not zone names to Go and
+    /// are refused, as KSM refuses them.
+    pub fn load(name: &str) -> Result<NamedZone, tz::Error> {
+        if let Some(z) = FixedZone::by_name(name) {
+            return Ok(NamedZone::Fixed(z));
+        }
+        if name.starts_with(['+', '-']) {
+            return Err(tz::Error::Invalid(name.to_string()));
+        }
+        tz::Zone::load(name).map(NamedZone::Tzif)
+    }
 }
 
 /// A zone with one offset for all time.
@@ -99,29 +146,6 @@ fn civil(unix: i64, zone: &dyn Zone) -> Civil {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// Go's `time.Date(year, month, day, hour, min, sec, 0, zone)`: out-of-range fields
 /// normalize (month 13 is January of the next year, day 32 the next month's 1st), and a
 /// wall time in a daylight-saving gap or overlap resolves as Go resolves it: the offset
@@ -138,7 +162,8 @@ pub(super) fn date(
 ) -> i64 {
     let m0 = month - 1;
     let (year, month) = (year + m0.div_euclid(12), m0.rem_euclid(12) + 1);
-    let days = days_from_civil(year, month, 1) + day - 1;
+    // `month` is 1 to 12 here.
+    let days = days_from_civil(year, month as u32, 1) + day - 1;
     let local = days * 86_400 + hour * 3600 + min * 60 + sec;
     let guess = zone.offset_at(local);
     local - i64::from(zone.offset_at(local - i64::from(guess)))

@@ -296,3 +296,113 @@ fn go_date_normalizes() {
     assert_eq!(date(1970, 1, 1, 0, 0, 0, utc), 0);
     assert_eq!(date(1969, 12, 31, 23, 59, 59, utc), -1);
 }
+
+/// Whether the system has the zoneinfo files the zone tests read (minimal containers
+/// have none; there those tests only check that the zone is refused).
+fn have_tzdata() -> bool {
+    std::path::Path::new("/usr/share/zoneinfo/Europe/Berlin").exists()
+        && std::path::Path::new("/usr/share/zoneinfo/America/New_York").exists()
+}
+
+fn next_in(spec: &str, zone: &str, after: &str) -> Option<i64> {
+    let zone = NamedZone::load(zone).unwrap_or_else(|e| panic!("{zone}: {e}"));
+    Schedule::parse(spec)
+        .unwrap_or_else(|e| panic!("{spec}: {e}"))
+        .next(ts(after), &zone)
+}
+
+#[test]
+fn zone_names_as_go_loads_them() {
+    let fixed = |name: &str| match NamedZone::load(name) {
+        Ok(NamedZone::Fixed(z)) => Some(z),
+        _ => None,
+    };
+    assert_eq!(fixed("Etc/GMT-2"), Some(FixedZone(7200)));
+    assert_eq!(fixed("Local"), Some(FixedZone::UTC));
+    assert_eq!(fixed(""), Some(FixedZone::UTC));
+    // Go reads an offset as a file name, and finds none.
+    for bad in ["+08:00", "-05", "Mars/Olympus", "../etc/passwd"] {
+        assert!(NamedZone::load(bad).is_err(), "{bad}");
+    }
+    if !have_tzdata() {
+        assert!(NamedZone::load("Europe/Berlin").is_err());
+        return;
+    }
+    // Read once: the second load is the same zone, not a second read.
+    let (Ok(NamedZone::Tzif(a)), Ok(NamedZone::Tzif(b))) = (
+        NamedZone::load("Europe/Berlin"),
+        NamedZone::load("Europe/Berlin"),
+    ) else {
+        panic!("Europe/Berlin is a zoneinfo zone");
+    };
+    assert!(std::sync::Arc::ptr_eq(&a, &b));
+}
+
+/// `30 2 * * *` in Europe/Berlin around 2026's changes. 02:30 does not exist on 03-29
+/// (02:00 CET is 03:00 CEST, at 01:00Z): robfig skips that day. It exists twice on 10-25
+/// (03:00 CEST is 02:00 CET again, at 01:00Z): robfig runs at both.
+/// Expected instants from Python's zoneinfo, e.g. `python3 -c 'from datetime import
+/// datetime as d; from zoneinfo import ZoneInfo as Z; print(d(2026,10,25,2,30,
+/// tzinfo=Z("Europe/Berlin"),fold=1).timestamp())'` (fold=0 is the first 02:30, in
+/// CEST), and checked with `TZ=Europe/Berlin date -d @1774830600`.
+#[test]
+fn europe_berlin_across_daylight_saving() {
+    if !have_tzdata() {
+        eprintln!("no tzdata installed: skipped");
+        return;
+    }
+    let cases = [
+        // 02:30 CET, an ordinary day.
+        ("2026-03-27T01:30:00Z", "2026-03-28T01:30:00Z"),
+        // 03-29 02:30 is in the gap: next is 03-30 02:30 CEST.
+        ("2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z"),
+        ("2026-03-29T00:00:00Z", "2026-03-30T00:30:00Z"),
+        // 10-25: 02:30 CEST, then 02:30 CET an hour later, then 10-26 02:30 CET.
+        ("2026-10-24T00:30:00Z", "2026-10-25T00:30:00Z"),
+        ("2026-10-25T00:30:00Z", "2026-10-25T01:30:00Z"),
+        ("2026-10-25T01:30:00Z", "2026-10-26T01:30:00Z"),
+    ];
+    for (after, want) in cases {
+        assert_eq!(
+            next_in("30 2 * * *", "Europe/Berlin", after),
+            Some(ts(want)),
+            "after {after}"
+        );
+    }
+    // The same through the prefix KSM writes for `spec.timeZone`.
+    let s = Schedule::parse("CRON_TZ=Europe/Berlin 30 2 * * *").expect("parses");
+    let zone = NamedZone::load(s.zone().expect("zone")).expect("loads");
+    assert_eq!(
+        s.next(ts("2026-03-28T01:30:00Z"), &zone),
+        Some(ts("2026-03-30T00:30:00Z"))
+    );
+}
+
+/// `0 9 * * 1-5` in America/New_York over 2026's changes (03-08 and 11-01, both
+/// Sundays): Friday 09:00 to Monday 09:00 is 71 hours in March and 73 in November.
+/// Expected instants from Python's zoneinfo (`datetime(2026,3,9,9,
+/// tzinfo=ZoneInfo("America/New_York")).timestamp()`), checked with
+/// `TZ=America/New_York date -d @1773061200`.
+#[test]
+fn america_new_york_weekdays_across_daylight_saving() {
+    if !have_tzdata() {
+        eprintln!("no tzdata installed: skipped");
+        return;
+    }
+    let cases = [
+        // Fri 03-06 09:00 EST → Mon 03-09 09:00 EDT.
+        ("2026-03-06T14:00:00Z", "2026-03-09T13:00:00Z"),
+        ("2026-03-08T12:00:00Z", "2026-03-09T13:00:00Z"),
+        // Fri 10-30 09:00 EDT → Mon 11-02 09:00 EST.
+        ("2026-10-30T13:00:00Z", "2026-11-02T14:00:00Z"),
+        // Tue 11-03 08:59 EST → 09:00 the same day.
+        ("2026-11-03T13:59:00Z", "2026-11-03T14:00:00Z"),
+    ];
+    for (after, want) in cases {
+        assert_eq!(
+            next_in("0 9 * * 1-5", "America/New_York", after),
+            Some(ts(want)),
+            "after {after}"
+        );
+    }
+}
