@@ -2,6 +2,7 @@
 //! postings index (label name → value → series ids) that matchers select through.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use argus_core::series::{Labels, MatchOp, Matcher, Sample, SeriesData};
 
@@ -130,6 +131,10 @@ pub(crate) struct Head {
     by_hash: HashMap<u64, Vec<SeriesId>>,
     postings: HashMap<String, HashMap<String, Vec<SeriesId>>>,
     next_id: SeriesId,
+    /// Each series' position in label order (indexed by id), so that selections come out
+    /// sorted as queries need them without comparing label sets each time; computed on
+    /// the first selection after a series was added. Removals keep the order.
+    ranks: Mutex<Option<Arc<Vec<u32>>>>,
 }
 
 fn hash(l: &Labels) -> u64 {
@@ -169,6 +174,7 @@ impl Head {
             return;
         }
         self.next_id = self.next_id.max(id + 1);
+        *self.ranks.get_mut().unwrap_or_else(|e| e.into_inner()) = None;
         self.by_hash.entry(hash(&labels)).or_default().push(id);
         for l in &labels {
             let ids = self
@@ -313,15 +319,36 @@ impl Head {
         out
     }
 
+    /// The matching series with samples in `[mint, maxt]`, sorted by labels.
     pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<SeriesData> {
-        self.select_ids(matchers)
-            .into_iter()
+        let mut ids = self.select_ids(matchers);
+        let ranks = self.ranks();
+        ids.sort_unstable_by_key(|id| ranks.get(*id as usize).copied().unwrap_or(u32::MAX));
+        ids.into_iter()
             .filter_map(|id| {
                 let samples = self.samples(id, mint, maxt);
                 let labels = self.series.get(&id)?.labels.clone();
                 (!samples.is_empty()).then_some(SeriesData { labels, samples })
             })
             .collect()
+    }
+
+    /// Every series' position in label order, by id, computed once per change of the series set.
+    fn ranks(&self) -> Arc<Vec<u32>> {
+        let mut cached = self.ranks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(r) = cached.as_ref() {
+            return r.clone();
+        }
+        let mut all: Vec<(SeriesId, &Labels)> =
+            self.series.iter().map(|(id, s)| (id, &s.labels)).collect();
+        all.sort_unstable_by(|a, b| a.1.cmp(b.1));
+        let mut ranks = vec![u32::MAX; self.series.slots.len()];
+        for (rank, (id, _)) in all.iter().enumerate() {
+            ranks[*id as usize] = rank as u32;
+        }
+        let ranks = Arc::new(ranks);
+        *cached = Some(ranks.clone());
+        ranks
     }
 
     /// Whether a series has samples in `[mint, maxt]`.
@@ -436,5 +463,45 @@ mod tests {
         assert_eq!(h.stats().series, 1);
         assert!(h.select(&node, 0, 239_000).is_empty());
         assert_eq!(h.get(&b), None);
+    }
+
+    #[test]
+    fn selections_come_out_in_label_order_as_series_come_and_go() {
+        let mut h = Head::default();
+        let up = [Matcher::equal("__name__", "up")];
+        let instances = |h: &Head| -> Vec<String> {
+            h.select(&up, 0, i64::MAX)
+                .iter()
+                .map(|s| s.labels.get("instance").unwrap_or("").to_string())
+                .collect()
+        };
+        let add = |h: &mut Head, instance: &str| {
+            let (id, _) =
+                h.get_or_create(&Labels::new([("__name__", "up"), ("instance", instance)]));
+            h.append(id, 1000, 1.0).expect("append");
+        };
+        for i in ["m", "c", "x", "a", "q"] {
+            add(&mut h, i);
+        }
+        assert_eq!(instances(&h), ["a", "c", "m", "q", "x"]);
+        // A series created after a selection takes its place in the order.
+        add(&mut h, "b");
+        add(&mut h, "z");
+        assert_eq!(instances(&h), ["a", "b", "c", "m", "q", "x", "z"]);
+        // Another metric's series in between does not disturb it.
+        let (id, _) = h.get_or_create(&Labels::new([("__name__", "aaa"), ("instance", "0")]));
+        h.append(id, 1000, 1.0).expect("append");
+        assert_eq!(instances(&h).len(), 7);
+        // Removed series go; the others keep their order.
+        for i in ["a", "m"] {
+            let id = h
+                .get(&Labels::new([("__name__", "up"), ("instance", i)]))
+                .expect("known");
+            h.series.get_mut(&id).expect("series").chunks.clear();
+        }
+        h.truncate(0);
+        assert_eq!(instances(&h), ["b", "c", "q", "x", "z"]);
+        add(&mut h, "d");
+        assert_eq!(instances(&h), ["b", "c", "d", "q", "x", "z"]);
     }
 }

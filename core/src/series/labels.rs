@@ -1,6 +1,7 @@
 //! Label sets: sorted by name, names unique, `__name__` the metric name.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The label holding the metric name.
 pub const METRIC_NAME: &str = "__name__";
@@ -28,8 +29,12 @@ pub struct Label {
 
 /// A label set, sorted by name; labels with empty values are dropped (as Prometheus
 /// treats them as absent).
+///
+/// Shared: a clone is a reference count, not a copy, since every query clones the label
+/// sets of the series it selects (and a series keeps its set for life); changes copy on
+/// write.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Labels(Vec<Label>);
+pub struct Labels(Arc<Vec<Label>>);
 
 impl Labels {
     /// Builds a set from pairs in any order; a later duplicate name wins; empty values are
@@ -47,13 +52,13 @@ impl Labels {
         }
         v.retain(|l| !l.value.is_empty());
         v.sort_by(|a, b| a.name.cmp(&b.name));
-        Labels(v)
+        Labels(Arc::new(v))
     }
 
     /// From labels already sorted by name, unique, non-empty (not checked in release).
     pub fn from_sorted(v: Vec<Label>) -> Labels {
         debug_assert!(v.windows(2).all(|w| w[0].name < w[1].name));
-        Labels(v)
+        Labels(Arc::new(v))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
@@ -72,11 +77,12 @@ impl Labels {
     pub fn set(&mut self, name: &str, value: &str) {
         match self.0.binary_search_by(|l| l.name.as_str().cmp(name)) {
             Ok(i) if value.is_empty() => {
-                self.0.remove(i);
+                Arc::make_mut(&mut self.0).remove(i);
             }
-            Ok(i) => self.0[i].value = value.to_string(),
+            Ok(i) if self.0[i].value == value => {}
+            Ok(i) => Arc::make_mut(&mut self.0)[i].value = value.to_string(),
             Err(_) if value.is_empty() => {}
-            Err(i) => self.0.insert(
+            Err(i) => Arc::make_mut(&mut self.0).insert(
                 i,
                 Label {
                     name: name.to_string(),
@@ -92,7 +98,7 @@ impl Labels {
 
     /// Without the metric name.
     pub fn without_name(&self) -> Labels {
-        Labels(
+        Labels::from_sorted(
             self.0
                 .iter()
                 .filter(|l| l.name != METRIC_NAME)
@@ -103,7 +109,7 @@ impl Labels {
 
     /// Only the labels named in `names`.
     pub fn keep(&self, names: &[&str]) -> Labels {
-        Labels(
+        Labels::from_sorted(
             self.0
                 .iter()
                 .filter(|l| names.contains(&l.name.as_str()))
@@ -114,7 +120,7 @@ impl Labels {
 
     /// All labels except those named in `names`.
     pub fn drop_names(&self, names: &[&str]) -> Labels {
-        Labels(
+        Labels::from_sorted(
             self.0
                 .iter()
                 .filter(|l| !names.contains(&l.name.as_str()))
@@ -136,7 +142,7 @@ impl Labels {
     }
 
     pub fn into_vec(self) -> Vec<Label> {
-        self.0
+        Arc::try_unwrap(self.0).unwrap_or_else(|shared| (*shared).clone())
     }
 }
 
@@ -205,5 +211,22 @@ mod tests {
         assert_eq!(l.without_name().metric_name(), None);
         assert_eq!(l.keep(&["aa"]).len(), 1);
         assert_eq!(l.drop_names(&["aa", "a"]).len(), 1);
+    }
+
+    #[test]
+    fn clones_share_until_one_changes() {
+        let a = Labels::new([("__name__", "up"), ("job", "node")]);
+        let mut b = a.clone();
+        assert!(Arc::ptr_eq(&a.0, &b.0), "a clone is a reference");
+        b.set("job", "node");
+        assert!(
+            Arc::ptr_eq(&a.0, &b.0),
+            "setting the same value copies nothing"
+        );
+        b.set("job", "api");
+        b.set("zone", "z1");
+        assert_eq!(a.to_string(), "up{job=\"node\"}");
+        assert_eq!(b.to_string(), "up{job=\"api\", zone=\"z1\"}");
+        assert_eq!(a.clone().into_vec().len(), 2);
     }
 }
