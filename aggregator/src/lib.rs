@@ -14,6 +14,7 @@ pub mod config;
 pub mod discovery;
 pub mod events;
 pub mod ingest;
+pub mod memory;
 pub mod notifier;
 pub mod rules;
 mod run;

@@ -303,7 +303,9 @@ impl Rules {
             return;
         }
         let before: Vec<Option<i64>> = m.groups().iter().map(|g| g.last_eval_ms).collect();
+        let busy = crate::memory::busy();
         let alerts = m.run_pending(&ctx);
+        drop(busy);
         if let Err(e) = self.db.flush_wal() {
             tracing::error!(error = %e, "cannot write rule results to the WAL");
         }

@@ -233,6 +233,7 @@ impl Aggregator {
                         }
                         _ = snapshot.tick() => {
                             let _ = tokio::task::spawn_blocking(move || {
+                                let _busy = crate::memory::busy();
                                 if let Err(e) = db.snapshot() {
                                     tracing::error!(error = %e, "cannot write the metrics snapshot");
                                 }
@@ -242,6 +243,7 @@ impl Aggregator {
                 }
             })
         };
+        let trimmer = tokio::spawn(crate::memory::run(Duration::from_secs(1)));
         let app = api::router(state, self.cfg.max_body_mb * 1024 * 1024);
         let store = self.store.clone();
         let housekeeping = tokio::spawn(async move {
@@ -280,6 +282,7 @@ impl Aggregator {
             .await
             .map_err(Error::Serve);
         housekeeping.abort();
+        trimmer.abort();
         events_housekeeping.abort();
         metrics_housekeeping.abort();
         if let Some(r) = rules_loop {

@@ -14,6 +14,10 @@ use crate::http::{self, urlencode};
 use crate::procs::Proc;
 use crate::{exe, header, loopback, row, table, Common};
 
+/// How long after the last query "RSS after queries" is read, on both sides: resident
+/// memory once the work is over, as a dashboard shows it, not mid-way through freeing.
+const SETTLE: Duration = Duration::from_secs(3);
+
 const METRICS: [(&str, bool); 8] = [
     ("container_cpu_usage_seconds_total", true),
     ("container_memory_working_set_bytes", false),
@@ -281,6 +285,7 @@ pub fn bench_tsdb(
         std::thread::sleep(Duration::from_secs(2));
         a.loaded_mib = rss_mib(p.pid())?;
         run_queries(addr, end, hours, step, runs, &mut a)?;
+        std::thread::sleep(SETTLE);
         a.rss_mib = rss_mib(p.pid())?;
     }
 
@@ -336,6 +341,7 @@ pub fn bench_tsdb(
         std::thread::sleep(Duration::from_secs(2));
         p.loaded_mib = rss_mib(child.id())?;
         run_queries(paddr, end, hours, step, runs, &mut p)?;
+        std::thread::sleep(SETTLE);
         p.rss_mib = rss_mib(child.id())?;
         Ok(())
     })();
@@ -376,6 +382,10 @@ pub fn bench_tsdb(
         "time ratio argus/prometheus: rule set {:.2}, query_range {:.2}",
         p50(&a.rules_ms) / p50(&p.rules_ms),
         p50(&a.range_ms) / p50(&p.range_ms)
+    );
+    println!(
+        "RSS loaded: 2 s after ready; RSS after queries: {} s after the last query",
+        SETTLE.as_secs()
     );
     println!();
     println!(

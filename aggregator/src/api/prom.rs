@@ -131,8 +131,11 @@ async fn run_query(state: AppState, p: Params) -> Response {
         Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    let res =
-        tokio::task::spawn_blocking(move || state.engine.instant(&*state.metrics, &q, t)).await;
+    let res = tokio::task::spawn_blocking(move || {
+        let _busy = crate::memory::busy();
+        state.engine.instant(&*state.metrics, &q, t)
+    })
+    .await;
     match res {
         Ok(Ok(v)) => json_body(&v),
         Ok(Err(e)) => exec_error(e).into_response(),
@@ -190,6 +193,7 @@ async fn run_range(state: AppState, p: Params) -> Response {
         Err(e) => return e.into_response(),
     };
     let res = tokio::task::spawn_blocking(move || {
+        let _busy = crate::memory::busy();
         state.engine.range(&*state.metrics, &q, start, end, step)
     })
     .await;
