@@ -444,7 +444,7 @@ fn all_in_one(
             tokio::net::TcpListener::from_std(listener).context("cannot serve the listener")?;
         let mut sim = None;
         if demo {
-            let api = argus_watcher::fake::FakeApiServer::start_with(demo_api_config())
+            let api = argus_kube_fake::FakeApiServer::start_with(demo_api_config())
                 .await
                 .context("cannot start the demo's simulated API server")?;
             let kubeconfig = demo_dir.join("kubeconfig");
@@ -491,10 +491,11 @@ fn all_in_one(
 
 /// The demo's fake API server: on loopback, any free port; bookmarks about once a minute
 /// as a real server sends them.
-fn demo_api_config() -> argus_watcher::fake::FakeApiServerConfig {
-    let mut c = argus_watcher::fake::FakeApiServerConfig::listening_on(std::net::SocketAddr::from(
-        ([127, 0, 0, 1], 0),
-    ));
+fn demo_api_config() -> argus_kube_fake::FakeApiServerConfig {
+    let mut c = argus_kube_fake::FakeApiServerConfig::listening_on(std::net::SocketAddr::from((
+        [127, 0, 0, 1],
+        0,
+    )));
     c.bookmark_interval_ms = 60_000;
     c
 }

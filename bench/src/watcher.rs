@@ -8,7 +8,7 @@ use serde_json::json;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use argus_watcher::fake::FakeApiServer;
+use argus_kube_fake::FakeApiServer;
 
 use crate::procs::Proc;
 use crate::{header, http, Common};

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use argus_collector::metrics::expo::{Exposition, Format};
 use argus_collector::metrics::CollectorMetrics;
 use argus_collector::pods::{self, ApiSource, PodLabels};
-use argus_watcher::fake::FakeApiServer;
+use argus_kube_fake::FakeApiServer;
 use serde_json::{json, Value};
 
 fn pod(name: &str, uid: &str, node: &str, labels: Value) -> Value {

@@ -1,5 +1,5 @@
 //! The demo's simulated cluster: the objects a kube-apiserver would hold for the simulated
-//! workload, kept in the in-process fake API server (`argus_watcher::fake`) that the real
+//! workload, kept in the in-process fake API server (`argus_kube_fake`) that the real
 //! watcher lists and watches.
 //!
 //! Everything is derived from the log simulator's state, so the API agrees with the log
@@ -30,7 +30,7 @@ mod workload;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use argus_watcher::fake::FakeApiServer;
+use argus_kube_fake::FakeApiServer;
 use serde_json::{json, Value};
 
 use super::workloads::civil;
@@ -84,7 +84,7 @@ impl Cluster {
 
     /// Writes what changed since the last call, and deletes the Jobs and Pods the
     /// CronJob replaced; `now` is the simulator's time.
-    pub fn sync(&mut self, sim: &Simulator, now: i64) -> Result<(), argus_watcher::fake::Error> {
+    pub fn sync(&mut self, sim: &Simulator, now: i64) -> Result<(), argus_kube_fake::Error> {
         let Some(start) = sim.start_ns else {
             return Ok(());
         };

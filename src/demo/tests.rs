@@ -314,7 +314,7 @@ fn cluster_and_cgroups_follow_the_logs() -> TestResult {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let api = Arc::new(rt.block_on(argus_watcher::fake::FakeApiServer::start(
+    let api = Arc::new(rt.block_on(argus_kube_fake::FakeApiServer::start(
         "127.0.0.1:0".parse()?,
     ))?);
     let mut sim = Simulator::new(DemoConfig::new(dir.path().join("log")))?;

@@ -248,7 +248,7 @@ pub fn query(addr: &str, q: &str) -> Vec<serde_json::Value> {
 /// A fake Kubernetes API server on loopback, the runtime that serves it, and a kubeconfig
 /// naming it.
 pub struct FakeCluster {
-    pub api: argus_watcher::fake::FakeApiServer,
+    pub api: argus_kube_fake::FakeApiServer,
     pub kubeconfig: PathBuf,
     _rt: tokio::runtime::Runtime,
 }
@@ -262,7 +262,7 @@ impl FakeCluster {
             .build()
             .unwrap();
         let api = rt
-            .block_on(argus_watcher::fake::FakeApiServer::start(
+            .block_on(argus_kube_fake::FakeApiServer::start(
                 "127.0.0.1:0".parse().unwrap(),
             ))
             .unwrap();

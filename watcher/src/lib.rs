@@ -1,8 +1,7 @@
 //! argus' cluster watcher: lists and watches the Kubernetes API server, records every
 //! Event occurrence once (into the aggregator's event store), serves the
-//! kube-state-metrics-compatible `kube_*` series, and discovers collector pods. `fake`
-//! is a faithful fake of the API server's list/watch protocol, used by the tests and by
-//! `all-in-one --demo`.
+//! kube-state-metrics-compatible `kube_*` series, and discovers collector pods. Its tests
+//! and `all-in-one --demo` run it against the fake API server of `tests/kube-fake`.
 //!
 //! - [`events`]: Events listed and watched, de-duplicated against a persisted record,
 //!   delivered to the aggregator's `POST /api/v1/events`; `argus_kube_events_total`.
@@ -15,7 +14,6 @@
 
 pub mod config;
 pub mod events;
-pub mod fake;
 mod http;
 pub mod metrics;
 mod run;

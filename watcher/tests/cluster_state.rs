@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use argus_watcher::fake::FakeApiServer;
+use argus_kube_fake::FakeApiServer;
 use argus_watcher::{ClusterState, EventsConfig, Watcher, WatcherConfig};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use argus_core::event::KubeEvent;
-use argus_watcher::fake::{FakeApiServer, Verb};
+use argus_kube_fake::{FakeApiServer, Verb};
 use argus_watcher::{EventsConfig, Watcher, WatcherConfig, WatcherMetrics};
 use axum::extract::State;
 use axum::http::StatusCode;

@@ -12,10 +12,10 @@ use axum::response::Response;
 use serde_json::Value;
 
 use super::{json_response, Shared};
-use crate::fake::objects::{merge_patch, render, to_storage};
-use crate::fake::resources::ResourceInfo;
-use crate::fake::status::{delete_success, Status};
-use crate::fake::store::{key, object_rv, Mutation};
+use crate::objects::{merge_patch, render, to_storage};
+use crate::resources::ResourceInfo;
+use crate::status::{delete_success, Status};
+use crate::store::{key, object_rv, Mutation};
 
 fn parse_body(body: &Bytes) -> Result<Value, Status> {
     let value: Value = serde_json::from_slice(body).map_err(|e| {
@@ -223,7 +223,7 @@ pub(super) fn patch(
         set_meta(&mut view, "resourceVersion", None);
         Ok(Mutation::Put(to_storage(resource, view)))
     })?;
-    let code = if apply && kind == Some(crate::fake::store::ChangeKind::Added) {
+    let code = if apply && kind == Some(crate::store::ChangeKind::Added) {
         StatusCode::CREATED
     } else {
         StatusCode::OK

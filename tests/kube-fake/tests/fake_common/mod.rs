@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use argus_watcher::fake::{FakeApiServer, FakeApiServerConfig};
+use argus_kube_fake::{FakeApiServer, FakeApiServerConfig};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;

@@ -1,6 +1,6 @@
 //! Request paths → what they address: discovery documents, a collection, or one object.
 
-use crate::fake::resources::{self, ResourceInfo};
+use crate::resources::{self, ResourceInfo};
 
 /// What a path addresses.
 #[derive(Debug, PartialEq, Eq)]

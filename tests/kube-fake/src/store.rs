@@ -428,7 +428,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::resources::resolve;
+    use crate::resources::resolve;
     use serde_json::json;
 
     fn pod(name: &str, phase: &str) -> Value {

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::fake::resources::{FieldSet, ResourceInfo};
+use crate::resources::{FieldSet, ResourceInfo};
 
 /// A parsed and checked field selector.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -190,7 +190,7 @@ fn field_value(object: &Value, field: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::resources::resolve;
+    use crate::resources::resolve;
     use serde_json::json;
 
     #[test]

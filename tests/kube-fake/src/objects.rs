@@ -142,7 +142,7 @@ pub fn merge_patch(target: &mut Value, patch: &Value) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::resources::by_path;
+    use crate::resources::by_path;
     use serde_json::json;
 
     #[test]

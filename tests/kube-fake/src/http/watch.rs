@@ -21,11 +21,11 @@ use tokio::time::Instant;
 use super::list::wait_for_rv;
 use super::query::ListOptions;
 use super::Shared;
-use crate::fake::objects::render;
-use crate::fake::resources::ResourceInfo;
-use crate::fake::selector::Selection;
-use crate::fake::status::Status;
-use crate::fake::store::{Change, ChangeKind, WatchStart};
+use crate::objects::render;
+use crate::resources::ResourceInfo;
+use crate::selector::Selection;
+use crate::status::Status;
+use crate::store::{Change, ChangeKind, WatchStart};
 
 /// Frames buffered between the producing task and the connection.
 const FRAME_BUFFER: usize = 64;

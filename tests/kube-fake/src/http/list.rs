@@ -11,11 +11,11 @@ use serde_json::Value;
 
 use super::query::{ListOptions, Match};
 use super::{json_response, selection, Shared};
-use crate::fake::continue_token;
-use crate::fake::objects::render;
-use crate::fake::resources::ResourceInfo;
-use crate::fake::status::Status;
-use crate::fake::store::key;
+use crate::continue_token;
+use crate::objects::render;
+use crate::resources::ResourceInfo;
+use crate::status::Status;
+use crate::store::key;
 
 const CONTINUE_EXPIRED: &str = "The provided continue parameter is too old to display a \
     consistent list result. You can start a new list without the continue parameter, or use \

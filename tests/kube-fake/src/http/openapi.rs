@@ -9,8 +9,8 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::fake::config::FakeApiServerConfig;
-use crate::fake::resources::{group_versions, RESOURCES};
+use crate::config::FakeApiServerConfig;
+use crate::resources::{group_versions, RESOURCES};
 
 fn path_of(group: &str, version: &str) -> String {
     if group.is_empty() {

@@ -7,7 +7,7 @@ mod fake_common;
 
 use std::time::Duration;
 
-use argus_watcher::fake::{FakeApiServerConfig, Verb};
+use argus_kube_fake::{FakeApiServerConfig, Verb};
 use fake_common::{event, names, pod, rv_of, server, server_with, Http, Next};
 use hyper::{Method, StatusCode};
 use serde_json::{json, Value};

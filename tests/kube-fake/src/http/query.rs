@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::fake::status::Status;
+use crate::status::Status;
 
 /// `resourceVersionMatch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

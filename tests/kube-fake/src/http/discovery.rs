@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
-use crate::fake::config::FakeApiServerConfig;
-use crate::fake::resources::{group_versions, RESOURCES};
+use crate::config::FakeApiServerConfig;
+use crate::resources::{group_versions, RESOURCES};
 
 /// `/version`.
 pub fn version(config: &FakeApiServerConfig) -> Value {

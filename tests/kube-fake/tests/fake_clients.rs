@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use argus_watcher::fake::{FakeApiServer, Verb};
+use argus_kube_fake::{FakeApiServer, Verb};
 use fake_common::{event, pod, rv_of, server};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Event;
@@ -251,8 +251,8 @@ async fn kube_runtime_watcher_streaming_list_survives_dropped_watches_and_expire
 fn fixture_path() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     [
-        manifest.join("tests/fixtures/k8s-events.jsonl"),
-        manifest.join("../../shared/fixtures/k8s-events.jsonl"),
+        manifest.join("../../watcher/tests/fixtures/k8s-events.jsonl"),
+        manifest.join("../../../shared/fixtures/k8s-events.jsonl"),
         PathBuf::from("/work/shared/fixtures/k8s-events.jsonl"),
     ]
     .into_iter()
