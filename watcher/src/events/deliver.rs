@@ -19,7 +19,7 @@ use argus_core::time::now_ns;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::seen::{write_atomic, Mark, Seen};
+use super::seen::{Mark, Seen};
 use super::send::{rejected, Backoff, Ingest};
 use super::{Shared, RESOURCE};
 use crate::metrics::EventKey;
@@ -147,18 +147,13 @@ fn record(shared: &Shared, seen: &mut Seen, batch: &[KubeEvent]) {
     m.events_seen.store(seen.len() as u64, Relaxed);
 }
 
-/// Prunes the record and writes it if it changed (on a blocking thread: the file can be
-/// megabytes).
+/// Prunes the record and saves what changed (on a blocking thread: a compaction writes
+/// the whole record).
 async fn save(shared: &Shared, seen: Seen) -> Result<Seen> {
     let now = now_ns();
-    let (mut seen, written) = tokio::task::spawn_blocking(move || {
+    let (seen, written) = tokio::task::spawn_blocking(move || {
         let mut seen = seen;
-        seen.prune(now);
-        if !seen.is_dirty() {
-            return (seen, Ok(()));
-        }
-        let bytes = seen.encode();
-        let r = write_atomic(seen.path(), &bytes);
+        let r = seen.save(now);
         (seen, r)
     })
     .await
@@ -170,7 +165,6 @@ async fn save(shared: &Shared, seen: Seen) -> Result<Seen> {
     if let Err(e) = written {
         shared.metrics.inc_error(RESOURCE, "persist_failed");
         tracing::error!(error = %e, "cannot save the seen-events record; will retry");
-        seen.set_dirty();
     }
     Ok(seen)
 }
