@@ -73,13 +73,27 @@ fn now_ms() -> i64 {
 fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, ApiError> {
     match p.get(name) {
         None => Ok(default),
-        Some(v) => argus_core::time::parse_api_time(v)
-            .map(|ns| ns.div_euclid(1_000_000))
-            .map_err(|_| {
-                ApiError::bad_data(format!(
-                    "invalid parameter \"{name}\": cannot parse {v:?} to a valid timestamp"
-                ))
-            }),
+        Some(v) => parse_time_ms(v).ok_or_else(|| {
+            ApiError::bad_data(format!(
+                "invalid parameter \"{name}\": cannot parse {v:?} to a valid timestamp"
+            ))
+        }),
+    }
+}
+
+/// Unix seconds or RFC3339 in ms. Seconds are rounded to the nearest millisecond, as
+/// Prometheus' `parseTime` does: the float nearest to `1700010000.734` is 733.99996… ms
+/// past the second, and Grafana sends such times (its instant queries' `time` is the end
+/// of the dashboard's range, milliseconds kept).
+fn parse_time_ms(v: &str) -> Option<i64> {
+    // Validates (finite, in range) and reads RFC3339.
+    let ns = argus_core::time::parse_api_time(v).ok()?;
+    match v.trim().parse::<f64>() {
+        Ok(secs) => {
+            let whole = secs.trunc();
+            Some(whole as i64 * 1000 + ((secs - whole) * 1000.0).round() as i64)
+        }
+        Err(_) => Some(ns.div_euclid(1_000_000)),
     }
 }
 
@@ -488,5 +502,31 @@ pub async fn reload(State(state): State<AppState>) -> Response {
         )
             .into_response(),
         Err(e) => ApiError::internal(e.to_string()).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Grafana's instant queries at `1700010000.734` were evaluated at …733 ms (the float's
+    /// fraction truncated), and the answer's timestamps said so.
+    #[test]
+    fn unix_seconds_with_milliseconds_round_to_the_millisecond_like_prometheus() {
+        let cases = [
+            ("1700010000.734", Some(1_700_010_000_734)),
+            ("1700003550.5", Some(1_700_003_550_500)),
+            ("4", Some(4_000)),
+            ("0.001", Some(1)),
+            ("1.0006", Some(1_001)),
+            ("-1.5", Some(-1_500)),
+            ("2023-11-15T01:00:00.734Z", Some(1_700_010_000_734)),
+            ("2023-11-15T01:00:00.7349Z", Some(1_700_010_000_734)),
+            ("yesterday", None),
+            ("NaN", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(parse_time_ms(input), want, "{input}");
+        }
     }
 }
