@@ -8,6 +8,7 @@ use std::collections::{BinaryHeap, HashSet};
 use std::sync::Arc;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
+use tantivy::query::Weight;
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::store::StoreReader;
 use tantivy::{DocId, DocSet, Score, SegmentOrdinal, SegmentReader, Term, TERMINATED};
@@ -46,6 +47,9 @@ pub struct HitCollector {
     /// Matchers on node, stream and level, checked against the columns.
     pub columns: Vec<LabelMatcher>,
     pub verify: Verify,
+    /// With [`Verify::LongTokens`], the plan's other documents to verify
+    /// ([`super::plan::Plan::marked`]).
+    pub marked: Option<Box<dyn Weight>>,
     pub start_ns: i64,
     pub end_ns: i64,
     pub step_ns: i64,
@@ -194,7 +198,15 @@ impl Collector for Shared {
             _ => Some(seg.get_store_reader(64)?),
         };
         let long = if c.verify == Verify::LongTokens {
-            long_token_docs(seg, c.fields.message)?
+            let mut long = long_token_docs(seg, c.fields.message)?;
+            if let Some(w) = &c.marked {
+                let mut docs = w.scorer(seg, 1.0)?;
+                while docs.doc() != TERMINATED {
+                    long.insert(docs.doc());
+                    docs.advance();
+                }
+            }
+            long
         } else {
             HashSet::new()
         };

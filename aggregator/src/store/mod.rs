@@ -407,11 +407,25 @@ impl LogBackend for TantivyStore {
         for (pi, p) in parts.iter().enumerate() {
             let searcher = p.reader.searcher();
             let plan = plan::build(&p.fields, &req.query, req.start_ns, req.end_ns);
+            let index_err = |e: tantivy::TantivyError| StoreError::Index {
+                path: p.dir.display().to_string(),
+                message: e.to_string(),
+            };
+            let marked = match &plan.marked {
+                Some(q) => Some(
+                    q.weight(tantivy::query::EnableScoring::disabled_from_searcher(
+                        &searcher,
+                    ))
+                    .map_err(index_err)?,
+                ),
+                None => None,
+            };
             let coll = collect::Shared(Arc::new(collect::HitCollector {
                 fields: p.fields,
                 query: plan.check.clone(),
                 columns: plan.columns.clone(),
                 verify: plan.verify,
+                marked,
                 start_ns: req.start_ns,
                 end_ns: req.end_ns,
                 step_ns: step,
@@ -423,10 +437,7 @@ impl LogBackend for TantivyStore {
             let scoring = tantivy::query::EnableScoring::disabled_from_searcher(&searcher);
             let mut fruit = searcher
                 .search_with_executor(&*plan.query, &coll, &self.executor, scoring)
-                .map_err(|e| StoreError::Index {
-                    path: p.dir.display().to_string(),
-                    message: e.to_string(),
-                })?;
+                .map_err(index_err)?;
             // Tag candidates with their partition through the segment ordinal's high bits.
             for c in &mut fruit.top {
                 c.3 |= (pi as u32) << 20;

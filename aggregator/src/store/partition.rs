@@ -53,7 +53,7 @@ impl Partition {
         start_ns: i64,
         span_ns: i64,
     ) -> Result<Partition, StoreError> {
-        let (schema, fields) = schema::build();
+        let (schema, mut fields) = schema::build();
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
             path: dir.display().to_string(),
             source: e,
@@ -74,6 +74,10 @@ impl Partition {
                 .create_in_dir(dir)
                 .map_err(terr(dir))?
         };
+        // A partition written before pair terms (schema v1) has the tokenizer without
+        // them: its new documents go without them too, and its searches are planned
+        // without them.
+        fields.pairs = schema::pairs_field(&index.schema(), fields.message_hex);
         schema::register_tokenizers(&index);
         let reader = index
             .reader_builder()

@@ -2,7 +2,10 @@
 //! candidates must be verified exactly against the stored record. Label matchers and
 //! one-word filters are answered exactly by the index (the message index is
 //! case-sensitive, so a term containing the word means the line contains it); phrases,
-//! regex line filters and matchers that match the empty string are verified.
+//! regex line filters and matchers that match the empty string are verified. A filter
+//! with `token=token` in its literal text narrows with the partition's `key=value` pair
+//! terms where it has them (see [`super::schema::LogTokenizer`]); partitions written
+//! before them are planned with the message tokens alone.
 
 use argus_core::query::{FilterOp, LabelMatcher, LogQuery, MatchOp};
 use std::ops::Bound;
@@ -13,12 +16,19 @@ use tantivy::Term;
 
 use super::schema::{is_hex_token, Fields, TextFields, LONG_TOKEN_MARK, MAX_TOKEN_BYTES};
 
+mod terms;
+#[cfg(test)]
+mod tests;
+
+use terms::{regex_terms, substring_exact, substring_pairs};
+
 /// Which candidates need an exact check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verify {
     /// The index answers exactly.
     None,
-    /// Only documents with an over-long token (not in the index).
+    /// Only documents with an over-long token (not in the index), and those that match
+    /// [`Plan::marked`].
     LongTokens,
     /// Every candidate.
     All,
@@ -33,6 +43,9 @@ pub struct Plan {
     /// What verification must still check: the line filters, free text, and the matchers
     /// the index could not answer exactly.
     pub check: Arc<LogQuery>,
+    /// With [`Verify::LongTokens`], the other documents to verify: those with a pair value
+    /// too long for the index on a key that a pair filter names (`\u{2}status=\u{1}`).
+    pub marked: Option<Box<dyn Query>>,
 }
 
 /// Labels kept in columns rather than as terms (see [`Fields::node`]).
@@ -79,12 +92,38 @@ fn message_term(f: &TextFields, tok: &str) -> Box<dyn Query> {
     )
 }
 
+/// What the index can do for one line filter.
+struct FilterClauses {
+    /// Clauses every matching line satisfies.
+    must: Vec<Box<dyn Query>>,
+    /// When `must` answers the filter exactly but for over-long tokens and the documents of
+    /// this query (see [`Plan::marked`]).
+    marked: Option<Box<dyn Query>>,
+}
+
 /// Candidate clauses for a substring that must occur in the message: each token of it, the
-/// first one open to the left and the last open to the right.
-fn substring_clauses(f: &TextFields, text: &str) -> Vec<Box<dyn Query>> {
+/// first one open to the left and the last open to the right. Where the partition has pair
+/// terms, two tokens joined by `=` become one pair clause instead (it implies both); a
+/// substring that is exactly one pair is answered exactly ([`FilterClauses::marked`]).
+fn substring_clauses(f: &TextFields, text: &str) -> FilterClauses {
+    let toks: Vec<(usize, &str)> = argus_core::text::tokens(text).collect();
+    let mut covered = vec![false; toks.len()];
     let mut out = Vec::new();
-    for (off, tok) in argus_core::text::tokens(text) {
-        if tok.len() > MAX_TOKEN_BYTES {
+    let mut marked = None;
+    if let Some(pairs) = f.pairs {
+        let mut added = 0;
+        for (pat, [k, v]) in substring_pairs(text, &toks) {
+            if let Some(q) = regex(pairs, &pat) {
+                out.push(or_long(f, q));
+                covered[k] = true;
+                covered[v] = true;
+                added += 1;
+            }
+        }
+        marked = substring_exact(text, &toks, added).and_then(|m| regex(pairs, &m));
+    }
+    for (i, (off, tok)) in toks.into_iter().enumerate() {
+        if tok.len() > MAX_TOKEN_BYTES || covered[i] {
             continue;
         }
         let open_start = off == 0;
@@ -100,131 +139,32 @@ fn substring_clauses(f: &TextFields, text: &str) -> Vec<Box<dyn Query>> {
             out.push(or_long(f, q));
         }
     }
-    out
+    FilterClauses { must: out, marked }
 }
 
-/// One element of a regex seen as a sequence of characters.
-enum Atom {
-    /// A literal character.
-    Char(char),
-    /// A class or repetition that only matches token characters, as regex text.
-    TokenClass(String),
-    /// Anything else: may or may not split tokens.
-    Unknown,
-}
-
-/// Whether every character of a (small) class is a token character.
-fn class_is_token_only(c: &regex_syntax::hir::Class) -> bool {
-    use regex_syntax::hir::Class;
-    match c {
-        Class::Unicode(u) => u.ranges().iter().all(|r| {
-            let (a, b) = (r.start() as u32, r.end() as u32);
-            b - a <= 1024
-                && (a..=b).all(|x| char::from_u32(x).is_none_or(argus_core::text::is_token_char))
-        }),
-        Class::Bytes(by) => by.ranges().iter().all(|r| {
-            (r.start()..=r.end()).all(|x| x < 0x80 && argus_core::text::is_token_char(x as char))
-        }),
-    }
-}
-
-fn atoms(h: &regex_syntax::hir::Hir, out: &mut Vec<Atom>) {
-    use regex_syntax::hir::HirKind;
-    match h.kind() {
-        HirKind::Concat(v) => v.iter().for_each(|x| atoms(x, out)),
-        HirKind::Capture(c) => match c.sub.kind() {
-            HirKind::Concat(_) | HirKind::Literal(_) => atoms(&c.sub, out),
-            _ => atoms_single(&c.sub, out),
-        },
-        HirKind::Literal(l) => match std::str::from_utf8(&l.0) {
-            Ok(s) => out.extend(s.chars().map(Atom::Char)),
-            Err(_) => out.push(Atom::Unknown),
-        },
-        _ => atoms_single(h, out),
-    }
-}
-
-fn atoms_single(h: &regex_syntax::hir::Hir, out: &mut Vec<Atom>) {
-    use regex_syntax::hir::HirKind;
-    let token_only = match h.kind() {
-        HirKind::Class(c) => class_is_token_only(c),
-        HirKind::Repetition(r) => {
-            matches!(r.sub.kind(), HirKind::Class(c) if class_is_token_only(c))
-        }
-        _ => false,
-    };
-    out.push(if token_only {
-        Atom::TokenClass(h.to_string())
-    } else {
-        Atom::Unknown
-    });
-}
-
-/// Term regexes every match of the line regex `re` implies: each run of token characters
-/// with at least one literal character becomes a regex over the message terms, open on a
-/// side unless a literal separator bounds it there. `status=5\d\d` gives `.*status` and
-/// `5[0-9][0-9].*`.
-fn regex_term_patterns(re: &str) -> Vec<(String, bool)> {
-    let Ok(hir) = regex_syntax::Parser::new().parse(re) else {
-        return Vec::new();
-    };
-    let mut seq = Vec::new();
-    atoms(&hir, &mut seq);
-    if !matches!(
-        hir.kind(),
-        regex_syntax::hir::HirKind::Concat(_) | regex_syntax::hir::HirKind::Literal(_)
-    ) {
-        return Vec::new();
-    }
+/// Candidate clauses for a regex line filter (see [`terms::RegexTerms`]): the pair clauses
+/// where the partition has pair terms, and the token clauses of the runs they do not
+/// cover; a regex that is exactly one pair is answered exactly ([`FilterClauses::marked`]).
+fn regex_clauses(f: &TextFields, re: &str) -> FilterClauses {
+    let terms = regex_terms(re);
     let mut out = Vec::new();
-    let mut i = 0;
-    while i < seq.len() {
-        let is_tok = |a: &Atom| match a {
-            Atom::Char(c) => argus_core::text::is_token_char(*c),
-            Atom::TokenClass(_) => true,
-            Atom::Unknown => false,
-        };
-        if !is_tok(&seq[i]) {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        while i < seq.len() && is_tok(&seq[i]) {
-            i += 1;
-        }
-        let closed_left = start > 0 && matches!(seq[start - 1], Atom::Char(_));
-        let closed_right = i < seq.len() && matches!(seq[i], Atom::Char(_));
-        let mut pat = String::new();
-        let mut literal = false;
-        let mut word = false;
-        for a in &seq[start..i] {
-            match a {
-                Atom::Char(c) => {
-                    literal = true;
-                    word |= !c.is_ascii_hexdigit();
-                    pat.push_str(&regex::escape(c.encode_utf8(&mut [0u8; 4])));
-                }
-                Atom::TokenClass(t) => pat.push_str(&format!("(?:{t})")),
-                Atom::Unknown => {}
+    let mut covered = Vec::new();
+    let mut marked = None;
+    if let Some(pairs) = f.pairs {
+        for (pat, runs) in &terms.pairs {
+            if let Some(q) = regex(pairs, pat) {
+                out.push(or_long(f, q));
+                covered.extend_from_slice(runs);
             }
         }
-        if !literal {
+        if out.len() == 1 {
+            marked = terms.exact.as_deref().and_then(|m| regex(pairs, m));
+        }
+    }
+    for (pat, word, run) in terms.tokens {
+        if covered.contains(&run) {
             continue;
         }
-        let pat = format!(
-            "{}{pat}{}",
-            if closed_left { "" } else { ".*" },
-            if closed_right { "" } else { ".*" }
-        );
-        out.push((pat, word));
-    }
-    out
-}
-
-/// Candidate clauses for a regex line filter (see [`regex_term_patterns`]).
-fn regex_clauses(f: &TextFields, re: &str) -> Vec<Box<dyn Query>> {
-    let mut out = Vec::new();
-    for (pat, word) in regex_term_patterns(re) {
         let q = if word {
             regex(f.message, &pat)
         } else {
@@ -240,7 +180,7 @@ fn regex_clauses(f: &TextFields, re: &str) -> Vec<Box<dyn Query>> {
             out.push(or_long(f, q));
         }
     }
-    out
+    FilterClauses { must: out, marked }
 }
 
 fn or_long(fields: &TextFields, q: Box<dyn Query>) -> Box<dyn Query> {
@@ -308,6 +248,23 @@ pub fn message_clauses(
     clauses: &mut Vec<(Occur, Box<dyn Query>)>,
     verify: &mut Verify,
 ) {
+    let mut marked = Vec::new();
+    message_clauses_marked(f, q, clauses, verify, &mut marked);
+    if !marked.is_empty() {
+        // The caller has no way to verify only the marked documents.
+        verify.need(Verify::All);
+    }
+}
+
+/// [`message_clauses`], with the queries of the documents that [`Verify::LongTokens`]
+/// must verify besides those with over-long tokens (see [`Plan::marked`]).
+fn message_clauses_marked(
+    f: &TextFields,
+    q: &LogQuery,
+    clauses: &mut Vec<(Occur, Box<dyn Query>)>,
+    verify: &mut Verify,
+    marked: &mut Vec<Box<dyn Query>>,
+) {
     for filter in &q.filters {
         let text = filter.text.as_str();
         let single = argus_core::text::is_single_token(text) && text.len() <= MAX_TOKEN_BYTES;
@@ -330,17 +287,20 @@ pub fn message_clauses(
                     None => verify.need(Verify::All),
                 }
             }
-            FilterOp::Contains => {
-                for c in substring_clauses(f, text) {
-                    clauses.push((Occur::Must, c));
+            FilterOp::Contains | FilterOp::Regex => {
+                let fc = if filter.op == FilterOp::Contains {
+                    substring_clauses(f, text)
+                } else {
+                    regex_clauses(f, text)
+                };
+                clauses.extend(fc.must.into_iter().map(|c| (Occur::Must, c)));
+                match fc.marked {
+                    Some(m) => {
+                        marked.push(m);
+                        verify.need(Verify::LongTokens);
+                    }
+                    None => verify.need(Verify::All),
                 }
-                verify.need(Verify::All);
-            }
-            FilterOp::Regex => {
-                for c in regex_clauses(f, text) {
-                    clauses.push((Occur::Must, c));
-                }
-                verify.need(Verify::All);
             }
             _ => verify.need(Verify::All),
         }
@@ -412,7 +372,13 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
             }
         }
     }
-    message_clauses(&f.text(), q, &mut clauses, &mut verify);
+    let mut marked = Vec::new();
+    message_clauses_marked(&f.text(), q, &mut clauses, &mut verify, &mut marked);
+    let marked = (!marked.is_empty()).then(|| {
+        Box::new(BooleanQuery::new(
+            marked.into_iter().map(|m| (Occur::Should, m)).collect(),
+        )) as Box<dyn Query>
+    });
     Plan {
         query: conjunction(clauses),
         verify,
@@ -422,43 +388,6 @@ pub fn build(f: &Fields, q: &LogQuery, start_ns: i64, end_ns: i64) -> Plan {
             filters: q.filters.clone(),
             free: q.free.clone(),
         }),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn term_patterns_of_regexes() {
-        let pats = |re: &str| {
-            regex_term_patterns(re)
-                .into_iter()
-                .map(|p| p.0)
-                .collect::<Vec<_>>()
-        };
-        let full = |p: &str| regex::Regex::new(&format!("^(?:{p})$")).expect("valid term regex");
-        let p = pats(r"status=5\d\d");
-        assert_eq!(p.len(), 2);
-        assert_eq!(p[0], ".*status");
-        let p1 = full(&p[1]);
-        for t in ["503", "5031", "5٠٣"] {
-            assert!(p1.is_match(t), "{t}");
-        }
-        for t in ["404", "5", "50", "x503"] {
-            assert!(!p1.is_match(t), "{t}");
-        }
-        assert_eq!(pats(r"GET /api/.*timeout"), [".*GET", "api", ".*timeout.*"]);
-        let p = pats(r"took \d+ms");
-        assert_eq!(p[0], ".*took");
-        assert!(
-            full(&p[1]).is_match("12ms")
-                && full(&p[1]).is_match("12msx")
-                && !full(&p[1]).is_match("ms")
-        );
-        assert!(pats(r"error|warn").is_empty());
-        assert!(pats(r"\d+").is_empty());
-        assert!(pats(r"(").is_empty());
-        assert!(pats(r"(?i)err").is_empty());
+        marked,
     }
 }
