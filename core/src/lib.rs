@@ -20,5 +20,6 @@ pub mod ship;
 pub mod text;
 pub mod time;
 pub mod tz;
+pub mod varint;
 
 pub use record::{Level, LogRecord, SourcePos, Stream};

@@ -152,7 +152,8 @@ impl EventStore {
         let wal = Wal::open(
             &cfg.dir.join("wal"),
             committed_seq,
-            |seq, payload| match decode(payload) {
+            1,
+            |seq, _, payload| match decode(payload) {
                 Ok(events) => {
                     version::apply(&mut versions, &events);
                     replay.push((seq, events));

@@ -30,18 +30,8 @@ impl<'a> Fields<'a> {
     }
 
     fn varint(&mut self) -> Result<u64, DecodeError> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let Some(&byte) = self.b.get(self.at) else {
-                return Err(bad("truncated varint", self.at));
-            };
-            self.at += 1;
-            v |= ((byte & 0x7f) as u64) << shift;
-            if byte < 0x80 {
-                return Ok(v);
-            }
-        }
-        Err(bad("varint too long", self.at))
+        argus_core::varint::read(self.b, &mut self.at)
+            .ok_or_else(|| bad("truncated or over-long varint", self.at))
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {

@@ -211,7 +211,8 @@ impl TantivyStore {
         let wal = Wal::open(
             &cfg.dir.join("wal"),
             indexed_seq.min(snap_seq),
-            |seq, payload| match codec::decode_all(payload) {
+            codec::VERSION,
+            |seq, version, payload| match codec::decode_all(version, payload) {
                 Ok(recs) => {
                     if seq > snap_seq {
                         dedup.replay(&recs);
@@ -363,10 +364,8 @@ impl LogBackend for TantivyStore {
                     expired,
                 });
             }
-            let mut payload = Vec::with_capacity(kept.iter().map(|r| r.message.len() + 96).sum());
-            for r in &kept {
-                codec::encode(r, &mut payload);
-            }
+            let mut payload = Vec::with_capacity(kept.iter().map(|r| r.message.len() + 16).sum());
+            codec::encode_all(&kept, &mut payload);
             let seq = g.wal.append(&payload)?;
             g.dedup.apply(pending);
             (kept, seq)

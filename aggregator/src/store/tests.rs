@@ -424,3 +424,35 @@ fn partitions_without_pair_terms_still_search_correctly() {
     );
     assert!(v1.verified > v1.total);
 }
+
+#[test]
+fn a_write_ahead_log_of_the_older_record_format_replays_and_later_appends_survive() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let now = argus_core::time::now_ns();
+    let old = records_at(now - 50_000_000_000, &logfmt_messages(50, 3));
+    {
+        // What an older build left behind: acknowledged, never indexed (kill -9).
+        let mut w =
+            Wal::open(&dir.path().join("wal"), 0, 1, |_, _, _| panic!("empty")).expect("v1 wal");
+        let mut payload = Vec::new();
+        for r in &old {
+            codec::encode_v1(r, &mut payload);
+        }
+        w.append(&payload).expect("append v1");
+    }
+    let new = records_at(now - 40_000_000_000, &logfmt_messages(30, 4));
+    {
+        let s = store(dir.path());
+        s.append(new.clone()).expect("append");
+        s.flush().expect("flush");
+        assert_eq!(s.sizes().1, (old.len() + new.len()) as u64);
+    }
+    // Without the index, the next open has only the (now mixed v1/v2) log to rebuild from.
+    std::fs::remove_dir_all(dir.path().join("index")).expect("drop the index");
+    std::fs::remove_file(dir.path().join("indexed_seq")).expect("forget the indexed seq");
+    let s = store(dir.path());
+    s.flush().expect("flush");
+    let all: Vec<LogRecord> = [old, new].concat();
+    assert_brute_force(&s, &all, "{}", 0, now);
+    assert_brute_force(&s, &all, r#"{namespace="a"} |= "status=5""#, 0, now);
+}

@@ -4,13 +4,17 @@
 //! Segments `<first-seq>.wal` start with the header `ARGUSWAL` + version (u32 LE); each
 //! entry is `len: u32 LE, seq: u64 LE, xxh3(payload): u64 LE, payload`. A torn entry at the
 //! end of the last segment (a crash mid-write) is cut off when the log is opened.
+//!
+//! The version is the format of the payloads, chosen by the log's user: replay hands each
+//! payload over with its segment's version, so a newer build reads what an older one
+//! wrote, and appends go to a segment of the current version (a new one if the last
+//! segment is older).
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{IoSlice, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 const MAGIC: &[u8; 8] = b"ARGUSWAL";
-const VERSION: u32 = 1;
 const HEADER: u64 = 12;
 const ENTRY_HEAD: usize = 20;
 /// A segment is rolled over past this size.
@@ -44,6 +48,8 @@ pub struct Wal {
     current: File,
     current_size: u64,
     next_seq: u64,
+    /// The payload format new segments are written in.
+    version: u32,
 }
 
 fn segment_path(dir: &Path, first: u64) -> PathBuf {
@@ -51,12 +57,15 @@ fn segment_path(dir: &Path, first: u64) -> PathBuf {
 }
 
 impl Wal {
-    /// Opens the log in `dir`, cutting a torn tail, and calls `replay` for every entry with
-    /// a seq above `from_seq`, oldest first.
+    /// Opens the log in `dir`, cutting a torn tail, and calls `replay(seq, version,
+    /// payload)` for every entry with a seq above `from_seq`, oldest first. `version` (≥ 1)
+    /// is the payload format this build writes; segments of versions 1 through it are read,
+    /// a newer one is an error naming the segment.
     pub fn open(
         dir: &Path,
         from_seq: u64,
-        mut replay: impl FnMut(u64, &[u8]),
+        version: u32,
+        mut replay: impl FnMut(u64, u32, &[u8]),
     ) -> Result<Wal, WalError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let mut segments: Vec<(u64, PathBuf)> = Vec::new();
@@ -74,9 +83,12 @@ impl Wal {
         segments.sort();
         let mut next_seq = from_seq + 1;
         let n = segments.len();
+        let mut last_version = version;
         for (i, (_, path)) in segments.iter().enumerate() {
             let last = i + 1 == n;
-            let (max_seq, good_len) = read_segment(path, from_seq, last, &mut replay)?;
+            let (seg_version, max_seq, good_len) =
+                read_segment(path, from_seq, version, last, &mut replay)?;
+            last_version = seg_version;
             next_seq = next_seq.max(max_seq + 1);
             if last {
                 let f = OpenOptions::new()
@@ -91,14 +103,14 @@ impl Wal {
             }
         }
         let (current, current_size) = match segments.last() {
-            Some((_, p)) => {
+            Some((_, p)) if last_version == version => {
                 let mut f = OpenOptions::new().append(true).open(p).map_err(io(p))?;
                 let size = f.seek(SeekFrom::End(0)).map_err(io(p))?;
                 (f, size)
             }
-            None => {
+            _ => {
                 let p = segment_path(dir, next_seq);
-                let f = new_segment(&p)?;
+                let f = new_segment(&p, version)?;
                 segments.push((next_seq, p));
                 (f, HEADER)
             }
@@ -109,6 +121,7 @@ impl Wal {
             current,
             current_size,
             next_seq,
+            version,
         })
     }
 
@@ -121,7 +134,7 @@ impl Wal {
     pub fn append(&mut self, payload: &[u8]) -> Result<u64, WalError> {
         if self.current_size >= SEGMENT_BYTES {
             let p = segment_path(&self.dir, self.next_seq);
-            self.current = new_segment(&p)?;
+            self.current = new_segment(&p, self.version)?;
             self.current_size = HEADER;
             self.segments.push((self.next_seq, p));
         }
@@ -135,12 +148,9 @@ impl Wal {
         head[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
         head[4..12].copy_from_slice(&seq.to_le_bytes());
         head[12..].copy_from_slice(&xxhash_rust::xxh3::xxh3_64(payload).to_le_bytes());
-        let mut buf = Vec::with_capacity(ENTRY_HEAD + payload.len());
-        buf.extend_from_slice(&head);
-        buf.extend_from_slice(payload);
-        self.current.write_all(&buf).map_err(io(&path))?;
+        write_all_pair(&mut self.current, &head, payload).map_err(io(&path))?;
         self.current.sync_data().map_err(io(&path))?;
-        self.current_size += buf.len() as u64;
+        self.current_size += (ENTRY_HEAD + payload.len()) as u64;
         self.next_seq += 1;
         Ok(seq)
     }
@@ -165,7 +175,28 @@ impl Wal {
     }
 }
 
-fn new_segment(p: &Path) -> Result<File, WalError> {
+/// Writes `a` then `b` with as few system calls as the kernel allows, without copying
+/// the (large) payload behind its header.
+fn write_all_pair(f: &mut File, a: &[u8], b: &[u8]) -> std::io::Result<()> {
+    let total = a.len() + b.len();
+    let mut done = 0;
+    while done < total {
+        let n = if done < a.len() {
+            f.write_vectored(&[IoSlice::new(&a[done..]), IoSlice::new(b)])
+        } else {
+            f.write(&b[done - a.len()..])
+        };
+        match n {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn new_segment(p: &Path, version: u32) -> Result<File, WalError> {
     let mut f = OpenOptions::new()
         .create(true)
         .append(true)
@@ -173,7 +204,7 @@ fn new_segment(p: &Path) -> Result<File, WalError> {
         .map_err(io(p))?;
     let mut h = Vec::with_capacity(HEADER as usize);
     h.extend_from_slice(MAGIC);
-    h.extend_from_slice(&VERSION.to_le_bytes());
+    h.extend_from_slice(&version.to_le_bytes());
     f.write_all(&h).map_err(io(p))?;
     f.sync_all().map_err(io(p))?;
     if let Some(dir) = p.parent() {
@@ -184,13 +215,15 @@ fn new_segment(p: &Path) -> Result<File, WalError> {
     Ok(f)
 }
 
-/// Reads a segment; returns (max seq seen, length of the well-formed prefix).
+/// Reads a segment; returns (its version, max seq seen, length of the well-formed
+/// prefix).
 fn read_segment(
     path: &Path,
     from_seq: u64,
+    version: u32,
     last: bool,
-    replay: &mut impl FnMut(u64, &[u8]),
-) -> Result<(u64, u64), WalError> {
+    replay: &mut impl FnMut(u64, u32, &[u8]),
+) -> Result<(u32, u64, u64), WalError> {
     let mut data = Vec::new();
     File::open(path)
         .and_then(|mut f| f.read_to_end(&mut data))
@@ -208,15 +241,17 @@ fn read_segment(
                 .map_err(io(path))?;
             f.set_len(0).map_err(io(path))?;
             f.write_all(MAGIC).map_err(io(path))?;
-            f.write_all(&VERSION.to_le_bytes()).map_err(io(path))?;
+            f.write_all(&version.to_le_bytes()).map_err(io(path))?;
             f.sync_all().map_err(io(path))?;
-            return Ok((0, HEADER));
+            return Ok((version, 0, HEADER));
         }
         return Err(corrupt("not an argus write-ahead log segment".into()));
     }
-    let version = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
-    if version != VERSION {
-        return Err(corrupt(format!("unsupported version {version}")));
+    let seg_version = u32::from_le_bytes([data[8], data[9], data[10], data[11]]);
+    if seg_version == 0 || seg_version > version {
+        return Err(corrupt(format!(
+            "unsupported version {seg_version} (this build reads 1 to {version})"
+        )));
     }
     let mut at = HEADER as usize;
     let mut max_seq = 0;
@@ -249,12 +284,12 @@ fn read_segment(
             break;
         }
         if seq > from_seq {
-            replay(seq, payload);
+            replay(seq, seg_version, payload);
         }
         max_seq = max_seq.max(seq);
         at = body_at + len;
     }
-    Ok((max_seq, at as u64))
+    Ok((seg_version, max_seq, at as u64))
 }
 
 #[cfg(test)]
@@ -265,7 +300,7 @@ mod tests {
     fn appends_replays_and_cuts_torn_tail() {
         let dir = tempfile::tempdir().expect("tempdir");
         {
-            let mut w = Wal::open(dir.path(), 0, |_, _| panic!("empty")).expect("open");
+            let mut w = Wal::open(dir.path(), 0, 1, |_, _, _| panic!("empty")).expect("open");
             assert_eq!(w.append(b"one").expect("append"), 1);
             assert_eq!(w.append(b"two").expect("append"), 2);
         }
@@ -276,11 +311,49 @@ mod tests {
         drop(f);
         let mut seen = Vec::new();
         let mut w =
-            Wal::open(dir.path(), 1, |seq, p| seen.push((seq, p.to_vec()))).expect("reopen");
+            Wal::open(dir.path(), 1, 1, |seq, _, p| seen.push((seq, p.to_vec()))).expect("reopen");
         assert_eq!(seen, vec![(2, b"two".to_vec())]);
         assert_eq!(w.append(b"three").expect("append"), 3);
         let mut all = Vec::new();
-        Wal::open(dir.path(), 0, |seq, _| all.push(seq)).expect("reopen");
+        Wal::open(dir.path(), 0, 1, |seq, _, _| all.push(seq)).expect("reopen");
         assert_eq!(all, [1, 2, 3]);
+    }
+
+    #[test]
+    fn a_newer_build_reads_older_segments_and_appends_in_its_own_version() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        {
+            let mut w = Wal::open(dir.path(), 0, 1, |_, _, _| panic!("empty")).expect("open");
+            w.append(b"old").expect("append");
+        }
+        {
+            let mut seen = Vec::new();
+            let mut w = Wal::open(dir.path(), 0, 2, |seq, v, p| {
+                seen.push((seq, v, p.to_vec()))
+            })
+            .expect("open as v2");
+            assert_eq!(seen, [(1, 1, b"old".to_vec())]);
+            assert_eq!(w.append(b"new").expect("append"), 2);
+            assert_eq!(
+                w.segments.len(),
+                2,
+                "v2 entries go to a segment of their own"
+            );
+        }
+        let mut seen = Vec::new();
+        Wal::open(dir.path(), 0, 2, |seq, v, p| {
+            seen.push((seq, v, p.to_vec()))
+        })
+        .expect("reopen");
+        assert_eq!(seen, [(1, 1, b"old".to_vec()), (2, 2, b"new".to_vec())]);
+        // An older build refuses the newer segment, naming it.
+        let err = Wal::open(dir.path(), 0, 1, |_, _, _| {})
+            .err()
+            .expect("v1 cannot read v2")
+            .to_string();
+        assert!(
+            err.contains("00000000000000000002.wal") && err.contains("unsupported version 2"),
+            "{err}"
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! the `opentelemetry-proto` structs first costs about ten allocations per line. The tests
 //! check the bytes decode to exactly what the generated structs say.
 
+use argus_core::varint::{len as varint_len, put as put_varint};
 use argus_core::{Level, Stream};
 
 use super::attr;
@@ -48,20 +49,6 @@ pub fn severity_number(l: Level) -> i32 {
         Level::Error => 17,
         Level::Fatal => 21,
     }
-}
-
-#[inline]
-fn varint_len(v: u64) -> usize {
-    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
-}
-
-#[inline]
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 #[inline]

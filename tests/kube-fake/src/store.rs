@@ -113,7 +113,13 @@ pub fn object_rv(object: &Value) -> u64 {
 
 /// Now as `metav1.Time` renders it (RFC 3339, seconds, UTC).
 pub fn now_rfc3339() -> String {
-    k8s_openapi::jiff::Timestamp::now()
+    // `Timestamp::now()` needs jiff's `std` feature, which k8s-openapi
+    // does not enable; the clock comes from std instead.
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    k8s_openapi::jiff::Timestamp::from_second(secs)
+        .unwrap_or(k8s_openapi::jiff::Timestamp::UNIX_EPOCH)
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
 }
