@@ -188,6 +188,8 @@ pub fn encode_v1(r: &LogRecord, out: &mut Vec<u8>) {
 struct Reader<'a> {
     b: &'a [u8],
     at: usize,
+    /// Version 1's fixed-width lengths.
+    v1: bool,
 }
 
 impl<'a> Reader<'a> {
@@ -213,27 +215,59 @@ impl<'a> Reader<'a> {
         a.copy_from_slice(self.take(8, what)?);
         Ok(u64::from_le_bytes(a))
     }
-    fn string(&mut self, what: &'static str) -> Result<String, DecodeError> {
-        let n = self.u32(what)? as usize;
-        self.utf8(n, what)
+    fn varint(&mut self, what: &'static str) -> Result<u64, DecodeError> {
+        varint::read(self.b, &mut self.at).ok_or(DecodeError { at: self.at, what })
     }
-    fn utf8(&mut self, n: usize, what: &'static str) -> Result<String, DecodeError> {
+    /// A length or count: u32 LE in version 1, a varint since.
+    fn len(&mut self, what: &'static str) -> Result<usize, DecodeError> {
+        let n = if self.v1 {
+            u64::from(self.u32(what)?)
+        } else {
+            self.varint(what)?
+        };
+        usize::try_from(n).map_err(|_| DecodeError { at: self.at, what })
+    }
+    fn string(&mut self, what: &'static str) -> Result<String, DecodeError> {
+        let n = self.len(what)?;
         let at = self.at;
         let s = self.take(n, what)?;
         String::from_utf8(s.to_vec()).map_err(|_| DecodeError { at, what })
     }
-    fn varint(&mut self, what: &'static str) -> Result<u64, DecodeError> {
-        varint::read(self.b, &mut self.at).ok_or(DecodeError { at: self.at, what })
-    }
-    fn vstring(&mut self, what: &'static str) -> Result<String, DecodeError> {
-        let n = self.varint(what)?;
-        let n = usize::try_from(n).map_err(|_| DecodeError { at: self.at, what })?;
-        self.utf8(n, what)
+    /// The Kubernetes metadata and labels of a record, in the order both versions write
+    /// them; the rest of the record is left at its default.
+    fn metadata(&mut self) -> Result<LogRecord, DecodeError> {
+        let namespace = self.string("namespace")?;
+        let pod = self.string("pod")?;
+        let pod_uid = self.string("pod uid")?;
+        let container = self.string("container")?;
+        let node = self.string("node")?;
+        let file_path = self.string("file path")?;
+        let n = self.len("label count")?;
+        let mut labels = BTreeMap::new();
+        for _ in 0..n {
+            let k = self.string("label name")?;
+            let v = self.string("label value")?;
+            labels.insert(k, v);
+        }
+        Ok(LogRecord {
+            namespace: namespace.into(),
+            pod: pod.into(),
+            pod_uid: pod_uid.into(),
+            container: container.into(),
+            node: node.into(),
+            file_path: file_path.into(),
+            labels: labels.into(),
+            ..LogRecord::default()
+        })
     }
 }
 
 fn decode_v2(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
-    let mut r = Reader { b, at: 0 };
+    let mut r = Reader {
+        b,
+        at: 0,
+        v1: false,
+    };
     let mut out: Vec<LogRecord> = Vec::new();
     while r.at < b.len() {
         let flags_at = r.at;
@@ -246,37 +280,15 @@ fn decode_v2(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
             what: "restart count",
         })?;
         let mut rec = if flags & FLAG_META != 0 {
-            let namespace = r.vstring("namespace")?;
-            let pod = r.vstring("pod")?;
-            let pod_uid = r.vstring("pod uid")?;
-            let container = r.vstring("container")?;
-            let node = r.vstring("node")?;
-            let file_path = r.vstring("file path")?;
-            let n = r.varint("label count")?;
-            let mut labels = BTreeMap::new();
-            for _ in 0..n {
-                let k = r.vstring("label name")?;
-                let v = r.vstring("label value")?;
-                labels.insert(k, v);
-            }
-            let source = match r.u8("source flag")? {
+            let mut rec = r.metadata()?;
+            rec.source = match r.u8("source flag")? {
                 0 => None,
                 _ => Some(SourcePos {
                     fingerprint: r.u64("fingerprint")?,
                     offset: 0,
                 }),
             };
-            LogRecord {
-                namespace: namespace.into(),
-                pod: pod.into(),
-                pod_uid: pod_uid.into(),
-                container: container.into(),
-                node: node.into(),
-                file_path: file_path.into(),
-                labels: labels.into(),
-                source,
-                ..LogRecord::default()
-            }
+            rec
         } else {
             let Some(p) = out.last() else {
                 return Err(DecodeError {
@@ -301,7 +313,7 @@ fn decode_v2(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
             let delta = varint::unzigzag(r.varint("offset")?);
             s.offset = prev_off.wrapping_add(delta as u64);
         }
-        rec.message = r.vstring("message")?;
+        rec.message = r.string("message")?;
         rec.timestamp_ns = timestamp_ns;
         rec.level = level;
         rec.restart_count = restart_count;
@@ -316,7 +328,7 @@ fn decode_v2(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
 }
 
 fn decode_v1(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
-    let mut r = Reader { b, at: 0 };
+    let mut r = Reader { b, at: 0, v1: true };
     let mut out = Vec::new();
     while r.at < b.len() {
         let timestamp_ns = r.u64("timestamp")? as i64;
@@ -335,33 +347,14 @@ fn decode_v1(b: &[u8]) -> Result<Vec<LogRecord>, DecodeError> {
             }),
         };
         let message = r.string("message")?;
-        let namespace = r.string("namespace")?;
-        let pod = r.string("pod")?;
-        let pod_uid = r.string("pod uid")?;
-        let container = r.string("container")?;
-        let node = r.string("node")?;
-        let file_path = r.string("file path")?;
-        let n = r.u32("label count")?;
-        let mut labels = BTreeMap::new();
-        for _ in 0..n {
-            let k = r.string("label name")?;
-            let v = r.string("label value")?;
-            labels.insert(k, v);
-        }
         out.push(LogRecord {
             timestamp_ns,
             stream,
             level,
             message,
-            namespace: namespace.into(),
-            pod: pod.into(),
-            pod_uid: pod_uid.into(),
-            container: container.into(),
             restart_count,
-            node: node.into(),
-            file_path: file_path.into(),
-            labels: labels.into(),
             source,
+            ..r.metadata()?
         });
     }
     Ok(out)
