@@ -96,6 +96,41 @@ fn all_in_one_scrapes_its_collector_into_the_prometheus_api() {
     let bad = get(&api_addr, &format!("/api/v1/series?match[]={}", enc("up{"))).unwrap();
     assert_eq!(bad.status, 400, "{}", bad.text());
 
+    // Clients that accept gzip (Grafana, Prometheus' scraper) get it; the answer is the
+    // same. A window that ended 2 s ago, so that both requests see the same series, once
+    // it holds a few scrapes.
+    let (path, plain) = wait_for(Duration::from_secs(30), "the series of both jobs", || {
+        let t = now() - 2.0;
+        let path = format!(
+            "/api/v1/series?match[]={}&start={}&end={t}",
+            enc("{job=~\".+\"}"),
+            t - 60.0
+        );
+        let plain = get(&api_addr, &path)?;
+        (plain.body.len() > 4096).then_some((path, plain))
+    });
+    assert!(!plain
+        .headers
+        .to_ascii_lowercase()
+        .contains("content-encoding"));
+    let zipped = request(&api_addr, "GET", &path, &[("Accept-Encoding", "gzip")], b"").unwrap();
+    let head = zipped.headers.to_ascii_lowercase();
+    assert!(head.contains("content-encoding: gzip"), "{head}");
+    assert!(head.contains("vary: accept-encoding"), "{head}");
+    assert!(
+        zipped.body.len() * 4 < plain.body.len(),
+        "{} vs {}",
+        zipped.body.len(),
+        plain.body.len()
+    );
+    let mut unzipped = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&zipped.body[..]),
+        &mut unzipped,
+    )
+    .unwrap();
+    assert_eq!(unzipped, plain.body);
+
     // Restart: what was scraped is still there.
     // Only samples from before the restart count: the new process scrapes after `to`.
     let (from, to) = (now() - 600.0, now());

@@ -90,7 +90,7 @@ async fn scrape(sources: Arc<Sources>, endpoint: Endpoint, headers: HeaderMap) -
     let gzip = headers
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(accepts_gzip);
+        .is_some_and(argus_core::serve::accepts_gzip);
     // The body is produced on a blocking thread and streamed chunk by chunk as it is
     // written (at most QUEUE chunks wait), so memory stays flat however large it is.
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(QUEUE);
@@ -135,31 +135,3 @@ async fn scrape(sources: Arc<Sources>, endpoint: Endpoint, headers: HeaderMap) -
 
 /// Chunks of a body waiting for the client.
 const QUEUE: usize = 2;
-
-/// Whether `Accept-Encoding` allows gzip (and does not give it q=0).
-fn accepts_gzip(v: &str) -> bool {
-    v.split(',').any(|part| {
-        let mut it = part.split(';');
-        let coding = it.next().unwrap_or("").trim();
-        let q_zero = it.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q == 0.0)
-        });
-        (coding.eq_ignore_ascii_case("gzip") || coding == "*") && !q_zero
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::accepts_gzip;
-
-    #[test]
-    fn gzip_negotiation() {
-        assert!(accepts_gzip("gzip"));
-        assert!(accepts_gzip("deflate, gzip;q=1.0, *;q=0.5"));
-        assert!(!accepts_gzip("gzip;q=0"));
-        assert!(!accepts_gzip("identity"));
-    }
-}

@@ -4,10 +4,11 @@
 //! metrics model (label sets, matchers, samples) shared by the metrics store and PromQL,
 //! and time zones.
 //!
-//! No IO and almost no dependencies: every other crate builds on this one. Two exceptions:
+//! No IO and almost no dependencies: every other crate builds on this one. Exceptions:
 //! [`tz`] reads time zones from the system's zoneinfo (`/usr/share/zoneinfo`, once per
-//! zone), and behind the `ship` feature is the HTTP client that collectors and watchers
-//! post batches to the aggregator with.
+//! zone), behind the `ship` feature is the HTTP client that collectors and watchers
+//! post batches to the aggregator with, and behind `serve` what their HTTP servers share
+//! (gzip responses).
 
 pub mod duration;
 pub mod event;
@@ -15,6 +16,8 @@ pub mod level;
 pub mod query;
 pub mod record;
 pub mod series;
+#[cfg(feature = "serve")]
+pub mod serve;
 #[cfg(feature = "ship")]
 pub mod ship;
 pub mod text;

@@ -6,7 +6,8 @@
 //! - `/healthz`: the process is up; `/readyz`: the first list of Events and of every
 //!   reflected resource is done.
 //!
-//! Text format 0.0.4; values are read at scrape time, without timestamps.
+//! Text format 0.0.4, gzip-compressed for clients that accept it; values are read at
+//! scrape time, without timestamps.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
@@ -69,4 +70,5 @@ pub fn router(
                 }
             }),
         )
+        .layer(axum::middleware::from_fn(argus_core::serve::gzip))
 }

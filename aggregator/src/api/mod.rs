@@ -91,6 +91,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/readyz", get(|| async { "ready\n" }))
         .route("/", get(ui::index))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn(argus_core::serve::gzip))
         .layer(axum::middleware::from_fn_with_state(state.clone(), auth))
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .with_state(state)
