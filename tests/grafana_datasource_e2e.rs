@@ -112,6 +112,29 @@ fn session(m: Mode) -> Vec<Req> {
         Kind::Exemplars,
         Any,
     ));
+    // Explore asks for exemplars of what is typed, errors included.
+    v.push(m.resource(
+        "Explore: exemplars of a query with a syntax error",
+        "/api/v1/query_exemplars",
+        &[
+            ("query", "sum(rate(http_requests_total[5m])".into()),
+            ("start", (full.1 - 1_800_000).to_string()),
+            ("end", full.1.to_string()),
+        ],
+        Kind::Exemplars,
+        Error,
+    ));
+    v.push(m.resource(
+        "Explore: exemplars with the range backwards",
+        "/api/v1/query_exemplars",
+        &[
+            ("query", "http_requests_total".into()),
+            ("start", full.1.to_string()),
+            ("end", (full.1 - 1_800_000).to_string()),
+        ],
+        Kind::Exemplars,
+        Error,
+    ));
 
     // Panels (backend), "Last 3 hours", 1000 data points: step 15 s (the scrape interval),
     // $__rate_interval = max(step + scrape, 4 * scrape) = 1m0s.

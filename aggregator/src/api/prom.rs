@@ -85,15 +85,23 @@ fn time_param(p: &Params, name: &str, default: i64) -> Result<i64, ApiError> {
 /// Prometheus' `parseTime` does: the float nearest to `1700010000.734` is 733.99996… ms
 /// past the second, and Grafana sends such times (its instant queries' `time` is the end
 /// of the dashboard's range, milliseconds kept).
+///
+/// Seconds may lie far outside the nanosecond range of log times: Grafana's exemplar
+/// probe sends milliseconds where seconds belong (`start=1700008200734`, the year 55 840),
+/// and Prometheus takes them. Up to 9.2e12 s, so that the milliseconds leave room for the
+/// engine's arithmetic.
 fn parse_time_ms(v: &str) -> Option<i64> {
-    // Validates (finite, in range) and reads RFC3339.
-    let ns = argus_core::time::parse_api_time(v).ok()?;
     match v.trim().parse::<f64>() {
         Ok(secs) => {
+            if !secs.is_finite() || secs.abs() >= 9.2e12 {
+                return None;
+            }
             let whole = secs.trunc();
             Some(whole as i64 * 1000 + ((secs - whole) * 1000.0).round() as i64)
         }
-        Err(_) => Some(ns.div_euclid(1_000_000)),
+        Err(_) => argus_core::time::parse_api_time(v)
+            .ok()
+            .map(|ns| ns.div_euclid(1_000_000)),
     }
 }
 
@@ -433,8 +441,26 @@ pub async fn metadata() -> Response {
     success(json!({}))
 }
 
-pub async fn exemplars() -> Response {
-    success(json!([]))
+/// `query_exemplars`: argus keeps no exemplars, so a valid request finds none; the
+/// parameters are checked as Prometheus checks them (Grafana's "exemplars available" probe
+/// reads `status`, and a mistyped query in Explore should say so).
+pub async fn exemplars(RawQuery(q): RawQuery, body: String) -> Response {
+    let p = Params::merge(q, &body);
+    let checked = (|| {
+        let start = time_param(&p, "start", i64::MIN)?;
+        let end = time_param(&p, "end", i64::MAX)?;
+        if end < start {
+            return Err(ApiError::bad_data(
+                "invalid parameter \"end\": end timestamp must not be before start time",
+            ));
+        }
+        argus_promql::parse(p.get("query").unwrap_or("")).map_err(exec_error)?;
+        Ok(())
+    })();
+    match checked {
+        Ok(()) => success(json!([])),
+        Err(e) => e.into_response(),
+    }
 }
 
 pub async fn rules(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
@@ -524,6 +550,10 @@ mod tests {
             ("2023-11-15T01:00:00.7349Z", Some(1_700_010_000_734)),
             ("yesterday", None),
             ("NaN", None),
+            ("inf", None),
+            // Milliseconds sent as seconds (Grafana's exemplar probe): far future, taken.
+            ("1700008200734", Some(1_700_008_200_734_000)),
+            ("1e13", None),
         ];
         for (input, want) in cases {
             assert_eq!(parse_time_ms(input), want, "{input}");
