@@ -63,7 +63,6 @@ use grafana_datasource::request::{
     align, prom_time, secs, snapped, unsnapped, Expect, Kind, Mode, Req,
 };
 use grafana_datasource::view::replay;
-use std::process::Command;
 use std::time::Duration;
 
 /// The requests of one session: "Save & test", a dashboard with its panels, template
@@ -573,61 +572,20 @@ const RULES: &str = r#"groups:
 #[test]
 fn grafana_requests_get_the_same_answers_from_argus_and_prometheus() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("data.om");
-    std::fs::write(&file, dataset()).unwrap();
     let rules = dir.path().join("rules.yml");
     std::fs::write(&rules, RULES).unwrap();
-
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(dir.path().join("prom"))
-        .output()
-        .expect("promtool (Debian package prometheus) must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let prom_dir = dir.path().join("prom-run");
-    std::fs::create_dir_all(&prom_dir).unwrap();
-    std::fs::rename(dir.path().join("prom"), prom_dir.join("prom-tsdb")).unwrap();
-    let (_prom, prom_addr) = prometheus(
-        &prom_dir,
+    // Both evaluate rule groups without an interval every 15 s (the rules' `interval`).
+    let both = same_data(
+        dir.path(),
+        &dataset(),
         &format!(
             "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\nrule_files:\n  - {}\n",
             rules.display()
         ),
-        &["--storage.tsdb.retention.time=100y"],
-    );
-
-    let data = dir.path().join("argus");
-    let out = tsdb_import(&file, &data);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cfg = dir.path().join("argus.yaml");
-    // Both evaluate rule groups without an interval every 15 s (the rules' `interval`).
-    std::fs::write(
-        &cfg,
         "aggregator:\n  metrics:\n    retention: 36500d\nalerting:\n  evaluation_interval: 15s\n",
-    )
-    .unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let _argus = aggregator_with(
-        port,
-        &data,
-        dir.path(),
-        &[
-            "--config",
-            cfg.to_str().unwrap(),
-            "--rules",
-            rules.to_str().unwrap(),
-        ],
+        &["--rules", rules.to_str().unwrap()],
     );
+    let (addr, prom_addr) = (both.argus_addr.clone(), both.prom_addr.clone());
 
     // Rules say `health: unknown` until their first evaluation (some seconds after the
     // start, at an offset of their own); the alert list shows it.

@@ -11,7 +11,6 @@ mod common;
 mod support;
 
 use common::*;
-use std::process::Command;
 use support::compare::{compare, normalize};
 use support::corpus::QUERIES;
 use support::dataset::{generate, SPAN, T0, T1};
@@ -29,46 +28,14 @@ fn answer(addr: &str, path: &str) -> Result<serde_json::Value, String> {
 #[test]
 fn argus_api_matches_prometheus_api_on_imported_data() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("data.om");
-    std::fs::write(&file, generate()).unwrap();
-
-    let out = Command::new("promtool")
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(dir.path().join("prom"))
-        .output()
-        .expect("promtool (Debian package prometheus) must be installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let prom_dir = dir.path().join("prom-run");
-    std::fs::create_dir_all(&prom_dir).unwrap();
-    std::fs::rename(dir.path().join("prom"), prom_dir.join("prom-tsdb")).unwrap();
-    let (_prom, prom_addr) = prometheus(
-        &prom_dir,
-        "global:\n  scrape_interval: 15s\n",
-        &["--storage.tsdb.retention.time=100y"],
-    );
-
-    let data = dir.path().join("argus");
-    let out = tsdb_import(&file, &data);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let cfg = dir.path().join("argus.yaml");
-    std::fs::write(&cfg, "aggregator:\n  metrics:\n    retention: 36500d\n").unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let _argus = aggregator_with(
-        port,
-        &data,
+    let both = same_data(
         dir.path(),
-        &["--config", cfg.to_str().unwrap()],
+        &generate(),
+        "global:\n  scrape_interval: 15s\n",
+        "aggregator:\n  metrics:\n    retention: 36500d\n",
+        &[],
     );
+    let (addr, prom_addr) = (both.argus_addr.clone(), both.prom_addr.clone());
 
     let times = [T0 + 1800, T0 + 3607, T0 + SPAN + 240];
     let ranges = [(T0, T0 + SPAN, 60), (T0 + 600, T0 + 4200, 37)];

@@ -302,6 +302,67 @@ pub fn aggregator_with(port: u16, data: &Path, logs: &Path, extra: &[&str]) -> P
     p
 }
 
+/// The same OpenMetrics data loaded into the real Prometheus (blocks made by `promtool
+/// tsdb create-blocks-from openmetrics`, kept 100 years) and into an argus aggregator
+/// (`argus tsdb import`), each started with its own config: what the differential tests
+/// query side by side. `argus_config` should keep the metrics that long too.
+pub struct SameData {
+    pub prom: KillOnDrop,
+    pub prom_addr: String,
+    pub argus: Proc,
+    pub argus_addr: String,
+}
+
+pub fn same_data(
+    dir: &Path,
+    openmetrics: &str,
+    prom_config: &str,
+    argus_config: &str,
+    argus_flags: &[&str],
+) -> SameData {
+    let file = dir.join("data.om");
+    std::fs::write(&file, openmetrics).unwrap();
+    let out = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(&file)
+        .arg(dir.join("prom"))
+        .output()
+        .expect("promtool (Debian package prometheus) must be installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let prom_dir = dir.join("prom-run");
+    std::fs::create_dir_all(&prom_dir).unwrap();
+    std::fs::rename(dir.join("prom"), prom_dir.join("prom-tsdb")).unwrap();
+    let (prom, prom_addr) = prometheus(
+        &prom_dir,
+        prom_config,
+        &["--storage.tsdb.retention.time=100y"],
+    );
+
+    let data = dir.join("argus");
+    let out = tsdb_import(&file, &data);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg = dir.join("argus.yaml");
+    std::fs::write(&cfg, argus_config).unwrap();
+    let port = free_port();
+    let mut flags = vec!["--config", cfg.to_str().unwrap()];
+    flags.extend_from_slice(argus_flags);
+    let argus = aggregator_with(port, &data, dir, &flags);
+    SameData {
+        prom,
+        prom_addr,
+        argus,
+        argus_addr: format!("127.0.0.1:{port}"),
+    }
+}
+
 /// Runs `argus tsdb import FILE --data-dir DATA`.
 pub fn tsdb_import(file: &Path, data: &Path) -> std::process::Output {
     Command::new(bin())
