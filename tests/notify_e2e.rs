@@ -53,32 +53,15 @@ receivers:
         ),
     );
     let rules = always_firing_rules(dir.path());
-    let cfg = dir.path().join("argus.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
+    let (_agg, addr) = serve(
+        &["aggregator"],
+        &format!(
             "alerting:\n  rule_files: [\"{}\"]\n  external_labels:\n    cluster: prod-1\n  alertmanagers: [\"http://{am_addr}\"]\n",
             rules.display()
         ),
-    )
-    .unwrap();
-    let port = free_port();
-    let addr = format!("127.0.0.1:{port}");
-    let data = dir.path().join("data");
-    let _agg = Proc::start(
-        "aggregator",
-        &[
-            "aggregator",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
         dir.path(),
+        &[],
     );
-    wait_healthy(&addr);
     // Alertmanager has the alert with argus' labels and the external label …
     let alert = wait_for(Duration::from_secs(30), "alert in Alertmanager", || {
         let r = get(&am_addr, "/api/v2/alerts")?;
@@ -115,44 +98,20 @@ receivers:
 
 /// Starts `argus aggregator` with rules, a scrape target, a notification config and
 /// `extra` lines in the `alerting:` section; returns it with its address.
-fn aggregator_notifying(
-    dir: &Path,
-    data: &Path,
-    rules: &str,
-    target: &str,
-    am_config: &str,
-) -> (Proc, String) {
+fn aggregator_notifying(dir: &Path, rules: &str, target: &str, am_config: &str) -> (Proc, String) {
     let rules_file = dir.join("rules.yml");
     std::fs::write(&rules_file, rules).unwrap();
     let am_file = dir.join("notify.yml");
     std::fs::write(&am_file, am_config).unwrap();
-    let cfg = dir.join("argus.yaml");
-    std::fs::write(
-        &cfg,
-        format!(
+    serve(
+        &["aggregator", "--alertmanager-config", am_file.to_str().unwrap()],
+        &format!(
             "aggregator:\n  metrics:\n    scrape_interval: 1s\n    scrape_targets: [\"http://{target}/metrics\"]\nalerting:\n  rule_files: [\"{}\"]\n  external_url: http://argus.example:9400\n",
             rules_file.display()
         ),
-    )
-    .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let p = Proc::start(
-        "aggregator",
-        &[
-            "aggregator",
-            "--config",
-            cfg.to_str().unwrap(),
-            "--alertmanager-config",
-            am_file.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            data.to_str().unwrap(),
-        ],
         dir,
-    );
-    wait_healthy(&addr);
-    (p, addr)
+        &[],
+    )
 }
 
 const RULES: &str = r#"groups:
@@ -209,7 +168,6 @@ fn grouped_repeated_resolved_inhibited_and_silenced_as_alertmanager() {
     let (target, body) = fake_target(Some("burn{pod=\"a\"} 0\n"));
     let (_agg, addr) = aggregator_notifying(
         dir.path(),
-        &dir.path().join("data"),
         RULES,
         &target,
         &format!(
@@ -469,7 +427,6 @@ fn chat_receivers_are_signed_and_secrets_stay_hidden() {
     let c = &chat.addr;
     let (agg, addr) = aggregator_notifying(
         dir.path(),
-        &dir.path().join("data"),
         RULES,
         &target,
         &format!(
@@ -599,14 +556,13 @@ receivers:
 #[test]
 fn a_restart_neither_resends_nor_forgets() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
     let hook = Sink::ok();
     let (target, _body) = fake_target(Some("burn{pod=\"a\"} 1\n"));
     let am = format!(
         "route:\n  receiver: hook\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{}/hook\n",
         hook.addr
     );
-    let (mut agg, addr) = aggregator_notifying(dir.path(), &data, RULES, &target, &am);
+    let (mut agg, addr) = aggregator_notifying(dir.path(), RULES, &target, &am);
     wait_for(Duration::from_secs(30), "first notification", || {
         hook.requests().into_iter().next()
     });
@@ -621,7 +577,7 @@ fn a_restart_neither_resends_nor_forgets() {
         ],
     );
     agg.kill9();
-    let (_agg, addr) = aggregator_notifying(dir.path(), &data, RULES, &target, &am);
+    let (_agg, addr) = aggregator_notifying(dir.path(), RULES, &target, &am);
     // The alert fires again after the restart, but was notified within repeat_interval.
     wait_for(Duration::from_secs(30), "alert back after restart", || {
         get(&addr, "/api/v2/alerts")?
@@ -656,22 +612,16 @@ fn a_real_prometheus_can_use_argus_as_its_alertmanager() {
         ),
     )
     .unwrap();
-    let addr = format!("127.0.0.1:{}", free_port());
-    let data = dir.path().join("data");
-    let _agg = Proc::start(
-        "aggregator",
+    let (_agg, addr) = serve(
         &[
             "aggregator",
             "--alertmanager-config",
             am_file.to_str().unwrap(),
-            "--listen",
-            &addr,
-            "--data-dir",
-            data.to_str().unwrap(),
         ],
+        "",
         dir.path(),
+        &[],
     );
-    wait_healthy(&addr);
     let rules = always_firing_rules(dir.path());
     let (_prom, _) = prometheus(
         dir.path(),
