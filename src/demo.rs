@@ -47,6 +47,9 @@ use workloads::{Gen, Kind, Line};
 const NS_PER_SEC: i64 = 1_000_000_000;
 /// How much history the first step writes, so search has data immediately.
 const BACKFILL_NS: i64 = 120 * NS_PER_SEC;
+/// The file in the log root that keeps the time the demo wrote through (not a `*.log`,
+/// so the collector does not read it).
+const CLOCK_FILE: &str = ".demo-clock";
 /// Lines are planned per tick of at most this length.
 const TICK_NS: i64 = NS_PER_SEC;
 /// How often [`spawn`]'s thread steps the simulator.
@@ -509,6 +512,11 @@ pub struct Simulator {
     last_ns: Option<i64>,
     /// Where the simulation began: the first step's time minus the backfill.
     start_ns: Option<i64>,
+    /// `<root>/.demo-clock`: the time written through, kept after every step so that a
+    /// restarted demo goes on from there instead of writing the last 2 minutes again.
+    clock: PathBuf,
+    /// The time the previous run wrote through, read from [`Simulator::clock`].
+    resume_ns: Option<i64>,
 }
 
 impl Simulator {
@@ -517,6 +525,10 @@ impl Simulator {
         let root = std::path::absolute(&cfg.root)?;
         let links_dir = root.join("containers");
         fs::create_dir_all(&links_dir)?;
+        let clock = root.join(CLOCK_FILE);
+        let resume_ns = fs::read_to_string(&clock)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok());
         let mut rng = Rng(cfg.seed);
         let mut pods = Vec::new();
         let mut containers = Vec::new();
@@ -574,18 +586,25 @@ impl Simulator {
             },
             last_ns: None,
             start_ns: None,
+            clock,
+            resume_ns,
         })
     }
 
     /// Writes the lines due up to `now_ns` (simulated workload time); call it every ~200 ms.
-    /// The first call backfills the last 2 minutes; a time not after the previous call writes
+    /// The first call backfills the last 2 minutes, or from where a previous run on the
+    /// same root stopped if that is more recent; a time not after the previous call writes
     /// nothing; gaps longer than 2 minutes are shortened to 2 minutes.
     pub fn step(&mut self, now_ns: i64) -> io::Result<StepStats> {
         let mut stats = StepStats::default();
         let from = match self.last_ns {
             Some(last) if now_ns <= last => return Ok(stats),
             Some(last) => last.max(now_ns - BACKFILL_NS),
-            None => now_ns - BACKFILL_NS,
+            None => match self.resume_ns.take() {
+                // A clock from the future (the system clock was set back) is ignored.
+                Some(r) if r < now_ns => r.max(now_ns - BACKFILL_NS),
+                _ => now_ns - BACKFILL_NS,
+            },
         };
         // Time moves on even if a write fails: a retry would duplicate what was written.
         self.last_ns = Some(now_ns);
@@ -604,6 +623,9 @@ impl Simulator {
                 c.buf_lines = 0;
                 first_err.get_or_insert(e);
             }
+        }
+        if let Err(e) = fs::write(&self.clock, now_ns.to_string()) {
+            first_err.get_or_insert(e);
         }
         match first_err {
             Some(e) => Err(e),

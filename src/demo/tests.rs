@@ -428,3 +428,24 @@ fn cluster_and_cgroups_follow_the_logs() -> TestResult {
     assert!(usage(&kubepods)? > before);
     Ok(())
 }
+
+#[test]
+fn a_restarted_demo_goes_on_where_it_stopped_instead_of_backfilling_again() -> TestResult {
+    let tmp = tempfile::tempdir()?;
+    let root = tmp.path().join("var-log");
+    let backfill = Simulator::new(DemoConfig::new(&root))?.step(t0())?;
+    assert!(backfill.lines > 5_000, "{backfill:?}");
+    // Restarted 1 s later: only that second is written.
+    let second = Simulator::new(DemoConfig::new(&root))?.step(t0() + NS_PER_SEC)?;
+    assert!(
+        second.lines > 0 && second.lines * 30 < backfill.lines,
+        "after a restart 1 s later: {second:?}, the backfill was {backfill:?}"
+    );
+    // Restarted after 10 minutes: at most 2 minutes are written, as on a first start.
+    let late = Simulator::new(DemoConfig::new(&root))?.step(t0() + 600 * NS_PER_SEC)?;
+    assert!(late.lines * 2 > backfill.lines, "{late:?}");
+    // A clock from the future (the system clock set back) does not silence the demo.
+    let back = Simulator::new(DemoConfig::new(&root))?.step(t0() - 3600 * NS_PER_SEC)?;
+    assert!(back.lines * 2 > backfill.lines, "{back:?}");
+    Ok(())
+}
