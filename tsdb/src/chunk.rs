@@ -294,7 +294,8 @@ pub fn decode_into(bytes: &[u8], count: u16, mint: i64, maxt: i64, out: &mut Vec
                 }
                 1 => {
                     delta = r.uvarint()? as i64;
-                    t += delta;
+                    // Checked: corrupt bytes must end the chunk, not overflow.
+                    t = t.checked_add(delta)?;
                     vb = read_xor(&mut r, vb, &mut leading, &mut trailing)?;
                 }
                 _ => {
@@ -312,8 +313,8 @@ pub fn decode_into(bytes: &[u8], count: u16, mint: i64, maxt: i64, out: &mut Vec
                             ((raw << (64 - width)) as i64) >> (64 - width)
                         }
                     };
-                    delta += dod;
-                    t += delta;
+                    delta = delta.checked_add(dod)?;
+                    t = t.checked_add(delta)?;
                     vb = read_xor(&mut r, vb, &mut leading, &mut trailing)?;
                 }
             }

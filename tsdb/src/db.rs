@@ -192,6 +192,14 @@ impl Db {
         self.head.read().unwrap_or_else(|e| e.into_inner()).stats()
     }
 
+    /// The head's cardinality, each list the `limit` largest (`/api/v1/status/tsdb`).
+    pub fn cardinality(&self, limit: usize) -> crate::head::Cardinality {
+        self.head
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .cardinality(limit)
+    }
+
     /// Label sets of the series matching `matchers` with samples in the range.
     pub fn series(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<Labels> {
         let head = self.head.read().unwrap_or_else(|e| e.into_inner());

@@ -422,11 +422,121 @@ impl Head {
     pub fn all(&self) -> impl Iterator<Item = (SeriesId, &MemSeries)> {
         self.series.iter()
     }
+
+    /// The cardinality figures of Prometheus' `/api/v1/status/tsdb`, from the postings
+    /// index, each list the `limit` largest (see [`Cardinality`]).
+    pub fn cardinality(&self, limit: usize) -> Cardinality {
+        let mut c = Cardinality::default();
+        let mut by_metric = Vec::new();
+        let mut by_label = Vec::new();
+        let mut bytes = Vec::new();
+        let mut by_pair = Vec::new();
+        for (name, values) in &self.postings {
+            c.num_label_pairs += values.len();
+            by_label.push((name.as_str(), "", values.len() as u64));
+            bytes.push((
+                name.as_str(),
+                "",
+                values.keys().map(|v| v.len() as u64).sum(),
+            ));
+            for (value, ids) in values {
+                let n = ids.len() as u64;
+                if name == "__name__" {
+                    by_metric.push((value.as_str(), "", n));
+                }
+                by_pair.push((name.as_str(), value.as_str(), n));
+            }
+        }
+        c.series_by_metric = top(by_metric, limit, false);
+        c.values_by_label = top(by_label, limit, false);
+        c.bytes_by_label = top(bytes, limit, false);
+        c.series_by_pair = top(by_pair, limit, true);
+        c
+    }
+}
+
+/// Cardinality of the head, as Prometheus 2.42's TSDB status reports it: per list the
+/// `limit` largest `(name, count)`, largest first, ties by name.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Cardinality {
+    /// Distinct `name=value` pairs.
+    pub num_label_pairs: usize,
+    /// Series per metric name.
+    pub series_by_metric: Vec<(String, u64)>,
+    /// Distinct values per label name.
+    pub values_by_label: Vec<(String, u64)>,
+    /// Bytes of the distinct values per label name (Prometheus 2.42's
+    /// `memoryInBytesByLabelName`: each value counted once).
+    pub bytes_by_label: Vec<(String, u64)>,
+    /// Series per `name=value` pair.
+    pub series_by_pair: Vec<(String, u64)>,
+}
+
+/// The `limit` largest of `(name, value, count)`, as `name` or `name=value` when `pair`.
+fn top(mut all: Vec<(&str, &str, u64)>, limit: usize, pair: bool) -> Vec<(String, u64)> {
+    let order = |a: &(&str, &str, u64), b: &(&str, &str, u64)| {
+        b.2.cmp(&a.2).then(a.0.cmp(b.0)).then(a.1.cmp(b.1))
+    };
+    if all.len() > limit && limit > 0 {
+        all.select_nth_unstable_by(limit - 1, order);
+    }
+    all.truncate(limit);
+    all.sort_unstable_by(order);
+    all.into_iter()
+        .map(|(n, v, c)| {
+            (
+                if pair {
+                    format!("{n}={v}")
+                } else {
+                    n.to_string()
+                },
+                c,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cardinality_counts_the_postings_largest_first() {
+        let mut h = Head::default();
+        for (name, n) in [("a_total", 3), ("b_total", 5), ("c_total", 1)] {
+            for i in 0..n {
+                let l = Labels::new([
+                    ("__name__", name),
+                    ("job", "api"),
+                    ("pod", &format!("pod-{i}")),
+                ]);
+                h.get_or_create(&l);
+            }
+        }
+        let c = h.cardinality(2);
+        assert_eq!(c.num_label_pairs, 3 + 1 + 5);
+        let s = |v: &[(&str, u64)]| {
+            v.iter()
+                .map(|(n, c)| (n.to_string(), *c))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(c.series_by_metric, s(&[("b_total", 5), ("a_total", 3)]));
+        assert_eq!(c.values_by_label, s(&[("pod", 5), ("__name__", 3)]));
+        // Value bytes, each value once: 3 names of 7 bytes; pod-0..pod-4.
+        assert_eq!(c.bytes_by_label, s(&[("pod", 25), ("__name__", 21)]));
+        assert_eq!(
+            c.series_by_pair,
+            s(&[("job=api", 9), ("__name__=b_total", 5)])
+        );
+        // Ties are ordered by name; a limit past the end lists everything.
+        let all = h.cardinality(100);
+        assert_eq!(
+            all.series_by_pair[2..4],
+            s(&[("__name__=a_total", 3), ("pod=pod-0", 3)])[..]
+        );
+        assert_eq!(all.series_by_pair.len(), 1 + 3 + 5);
+        assert_eq!(Head::default().cardinality(10), Cardinality::default());
+    }
 
     #[test]
     fn append_select_truncate() {

@@ -66,6 +66,7 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
         .route("/api/v1/alerts", get(prom::alerts))
         .route("/-/reload", post(prom::reload))
         .route("/api/v1/status/buildinfo", get(prom::buildinfo))
+        .route("/api/v1/status/tsdb", get(prom::tsdb_status))
         .route("/api/v1/metadata", get(prom::metadata))
         .route(
             "/api/v1/query_exemplars",

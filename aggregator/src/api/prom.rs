@@ -437,6 +437,51 @@ pub async fn buildinfo() -> Response {
     }))
 }
 
+/// `/api/v1/status/tsdb`: the head's size and its largest cardinalities (Prometheus UI's
+/// "TSDB Status"), to find what makes series multiply. `limit` (default 10) is the length
+/// of each list, as in later Prometheus versions (2.42 always lists 10).
+pub async fn tsdb_status(State(state): State<AppState>, RawQuery(q): RawQuery) -> Response {
+    let p = Params::merge(q, "");
+    let limit = match p.get("limit").map(str::parse::<usize>) {
+        None => 10,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            return ApiError::bad_data(
+                "invalid parameter \"limit\": limit must be a positive number",
+            )
+            .into_response()
+        }
+    };
+    let db = state.metrics.clone();
+    let (stats, c) =
+        match tokio::task::spawn_blocking(move || (db.stats(), db.cardinality(limit))).await {
+            Ok(r) => r,
+            Err(e) => {
+                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                    .into_response()
+            }
+        };
+    let list = |v: &[(String, u64)]| -> Json_ {
+        v.iter()
+            .map(|(name, value)| json!({"name": name, "value": value}))
+            .collect()
+    };
+    success(json!({
+        "headStats": {
+            "numSeries": stats.series,
+            "numLabelPairs": c.num_label_pairs,
+            "chunkCount": stats.chunks,
+            // An empty head, as Prometheus reports it.
+            "minTime": stats.min_t.unwrap_or(i64::MAX),
+            "maxTime": stats.max_t.unwrap_or(i64::MIN),
+        },
+        "seriesCountByMetricName": list(&c.series_by_metric),
+        "labelValueCountByLabelName": list(&c.values_by_label),
+        "memoryInBytesByLabelName": list(&c.bytes_by_label),
+        "seriesCountByLabelValuePair": list(&c.series_by_pair),
+    }))
+}
+
 pub async fn metadata() -> Response {
     success(json!({}))
 }

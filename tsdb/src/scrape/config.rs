@@ -12,7 +12,9 @@ pub struct ScrapeConfig {
     pub job_name: String,
     #[serde(default = "default_interval", with = "dur")]
     pub scrape_interval: Duration,
-    #[serde(default = "default_timeout", with = "dur")]
+    /// Zero when not given: then [`ScrapeConfig::timeout`] is Prometheus' default, 10 s or
+    /// the interval if that is shorter.
+    #[serde(default, with = "dur")]
     pub scrape_timeout: Duration,
     #[serde(default = "default_path")]
     pub metrics_path: String,
@@ -129,6 +131,16 @@ mod dur {
 }
 
 impl ScrapeConfig {
+    /// The scrape timeout: as given, else 10 s or the interval if that is shorter (as
+    /// Prometheus derives it from its global default).
+    pub fn timeout(&self) -> Duration {
+        if self.scrape_timeout.is_zero() {
+            self.scrape_interval.min(default_timeout())
+        } else {
+            self.scrape_timeout
+        }
+    }
+
     /// A job scraping one URL (`--scrape-target http://host:port/path`).
     pub fn from_url(job: &str, url: &str, interval: Duration) -> Result<ScrapeConfig, String> {
         let (scheme, rest) = url
@@ -169,7 +181,7 @@ impl ScrapeConfig {
         if self.scrape_interval.is_zero() {
             return Err(format!("job {job:?}: scrape_interval must be positive"));
         }
-        if self.scrape_timeout > self.scrape_interval {
+        if self.timeout() > self.scrape_interval {
             return Err(format!(
                 "job {job:?}: scrape_timeout greater than scrape_interval"
             ));
@@ -199,5 +211,35 @@ impl ScrapeConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(yaml: &str) -> ScrapeConfig {
+        serde_yaml::from_str(yaml).expect("valid job")
+    }
+
+    #[test]
+    fn an_unset_timeout_is_prometheus_default_or_the_interval_if_shorter() {
+        let fast = job("job_name: t\nscrape_interval: 1s\nstatic_configs: [{targets: ['a:1']}]\n");
+        assert_eq!(fast.timeout(), Duration::from_secs(1));
+        assert_eq!(fast.validate(), Ok(()));
+        let slow = job("job_name: t\nscrape_interval: 1m\n");
+        assert_eq!(slow.timeout(), Duration::from_secs(10));
+        let default = job("job_name: t\n");
+        assert_eq!(
+            (default.scrape_interval, default.timeout()),
+            (Duration::from_secs(15), Duration::from_secs(10))
+        );
+        let given = job("job_name: t\nscrape_interval: 1m\nscrape_timeout: 30s\n");
+        assert_eq!(given.timeout(), Duration::from_secs(30));
+        let bad = job("job_name: t\nscrape_interval: 1s\nscrape_timeout: 2s\n");
+        assert_eq!(
+            bad.validate(),
+            Err("job \"t\": scrape_timeout greater than scrape_interval".to_string())
+        );
     }
 }

@@ -125,7 +125,7 @@ fn new_target(
         url: format!("{}://{host}{}", c.scheme, c.metrics_path),
         labels: Labels::new(pairs),
         interval: c.scrape_interval,
-        timeout: c.scrape_timeout,
+        timeout: c.timeout(),
         honor_labels: c.honor_labels,
         honor_timestamps: c.honor_timestamps,
         relabel: relabel.to_vec(),
