@@ -8,7 +8,7 @@ mod common;
 
 use common::*;
 use std::collections::BTreeSet;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -178,25 +178,7 @@ fn scrape_formats_encodings_and_promtool() {
     assert!(om_body.contains("# TYPE argus_log_lines counter\n"));
     assert!(om_body.contains("argus_log_lines_total{"));
     // gzip when accepted.
-    let z = request(
-        &addr,
-        "GET",
-        "/metrics/node",
-        &[("Accept-Encoding", "gzip")],
-        b"",
-    )
-    .unwrap();
-    assert!(
-        z.headers
-            .to_ascii_lowercase()
-            .contains("content-encoding: gzip"),
-        "{}",
-        z.headers
-    );
-    let mut unzipped = String::new();
-    flate2::read::GzDecoder::new(&z.body[..])
-        .read_to_string(&mut unzipped)
-        .expect("valid gzip");
+    let (_, unzipped) = get_gzipped(&addr, "/metrics/node");
     assert!(unzipped.contains("# TYPE node_cpu_seconds_total counter"));
     drop(p);
 }
@@ -505,18 +487,7 @@ fn large_bodies_stream_whole_plain_and_gzip() {
         "{} bytes: want several chunks",
         plain.body.len()
     );
-    let z = request(
-        &addr,
-        "GET",
-        "/metrics",
-        &[("Accept-Encoding", "gzip")],
-        b"",
-    )
-    .unwrap();
-    let mut unzipped = String::new();
-    flate2::read::GzDecoder::new(&z.body[..])
-        .read_to_string(&mut unzipped)
-        .expect("one valid gzip stream");
+    let (_, unzipped) = get_gzipped(&addr, "/metrics");
     let (a, b) = (series(&plain.text()), series(&unzipped));
     assert_eq!(a.len(), b.len());
     assert!(a == b, "plain and gzip bodies differ");

@@ -170,28 +170,7 @@ fn watcher_records_events_once_through_restarts_and_kill_9() {
     assert_eq!(cluster_value(&listen, waiting).as_deref(), Some("1"));
     assert_eq!(cluster_value(&listen, oom).as_deref(), Some("1"));
     // A scraper that accepts gzip (Prometheus does) gets the same text compressed.
-    let zipped = request(
-        &listen,
-        "GET",
-        "/metrics/cluster",
-        &[("Accept-Encoding", "gzip")],
-        b"",
-    )
-    .unwrap();
-    assert!(
-        zipped
-            .headers
-            .to_ascii_lowercase()
-            .contains("content-encoding: gzip"),
-        "{}",
-        zipped.headers
-    );
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(&zipped.body[..]),
-        &mut text,
-    )
-    .unwrap();
+    let (_, text) = get_gzipped(&listen, "/metrics/cluster");
     assert!(text.contains(&format!("{restarts} 3\n")), "{text}");
 
     // Watches dropped mid-stream, then the history expired: the watcher resumes, then

@@ -186,6 +186,23 @@ pub fn get(addr: &str, path: &str) -> Option<Resp> {
     request(addr, "GET", path, &[], b"")
 }
 
+/// GET with `Accept-Encoding: gzip`: the answer (which must say `Content-Encoding: gzip`)
+/// and its body unzipped.
+pub fn get_gzipped(addr: &str, path: &str) -> (Resp, String) {
+    let z = request(addr, "GET", path, &[("Accept-Encoding", "gzip")], b"").unwrap();
+    assert!(
+        z.headers
+            .to_ascii_lowercase()
+            .contains("content-encoding: gzip"),
+        "{path}: {}",
+        z.headers
+    );
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&z.body[..]), &mut text)
+        .expect("one valid gzip stream");
+    (z, text)
+}
+
 /// Searches and returns `data`.
 pub fn search(addr: &str, query: &str, extra: &str) -> serde_json::Value {
     let path = format!("/api/v1/logs/search?query={}{extra}", enc(query));
