@@ -96,6 +96,28 @@ fn all_in_one_scrapes_its_collector_into_the_prometheus_api() {
     let bad = get(&api_addr, &format!("/api/v1/series?match[]={}", enc("up{"))).unwrap();
     assert_eq!(bad.status, 400, "{}", bad.text());
 
+    // A query nested too deep for the evaluator's stack is refused, and the process stays
+    // up (20 000 levels of sum() overflowed it and aborted the aggregator before).
+    let deep = format!(
+        "query={}",
+        enc(&format!(
+            "{}up{}",
+            "sum(".repeat(20_000),
+            ")".repeat(20_000)
+        ))
+    );
+    let r = request(
+        &api_addr,
+        "POST",
+        "/api/v1/query",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        deep.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.text().contains("too deeply nested"), "{}", r.text());
+    assert_eq!(get(&api_addr, "/-/healthy").unwrap().status, 200);
+
     // Clients that accept gzip (Grafana, Prometheus' scraper) get it; the answer is the
     // same. A window that ended 2 s ago, so that both requests see the same series, once
     // it holds a few scrapes.

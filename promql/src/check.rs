@@ -100,9 +100,83 @@ pub fn parse(query: &str) -> Result<Expr> {
             false,
         )]);
     });
+    let depth = depth_bound(query);
+    if depth > MAX_NESTING {
+        return Err(Error::Parse(format!(
+            "query too deeply nested: its expression tree may be {depth} levels deep, at most \
+             {MAX_NESTING} are evaluated (nested brackets and chained operators each add one)"
+        )));
+    }
     let expr = parser::parse(query).map_err(|m| Error::Parse(prometheus_words(m)))?;
     check(&expr)?;
     Ok(expr)
+}
+
+/// The deepest expression tree a query may build, as [`depth_bound`] estimates it. The
+/// parser, the checks, evaluation and dropping the tree recurse once per level: before
+/// this limit `sum(sum(…))` 2 000 deep overflowed a 2 MiB thread stack (a tokio worker's)
+/// and took the process down. Release builds evaluate 1 024 levels of every shape in the
+/// tests on such a stack. Prometheus, on Go's growable stacks, has no such limit; real
+/// queries, generated ones included, stay far below this one.
+pub const MAX_NESTING: usize = 512;
+
+/// An upper bound of the depth of a query's expression tree, from its text: a bracketed
+/// group (`(…)`, `[…]`, `{…}`) is one level deeper than its deepest inner group plus one
+/// per operator character (`+ - * / % ^ = ! < >`) or `and`/`or`/`unless` inside it, since a
+/// chain of operators nests (`a+b+c` is `(a+b)+c`). String literals do not count.
+pub fn depth_bound(query: &str) -> usize {
+    // Per open group: (operators in it, deepest group inside it).
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    let close = |stack: &mut Vec<(usize, usize)>| {
+        if stack.len() > 1 {
+            let (ops, inner) = stack.pop().unwrap_or_default();
+            if let Some(top) = stack.last_mut() {
+                top.1 = top.1.max(1 + ops + inner);
+            }
+        }
+    };
+    let b = query.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            q @ (b'"' | b'\'' | b'`') => {
+                // Skip the literal; `\` escapes in all but raw (backtick) strings.
+                i += 1;
+                while i < b.len() && b[i] != q {
+                    i += if b[i] == b'\\' && q != b'`' { 2 } else { 1 };
+                }
+            }
+            b'(' | b'[' | b'{' => stack.push((0, 0)),
+            b')' | b']' | b'}' => close(&mut stack),
+            b'+' | b'-' | b'*' | b'/' | b'%' | b'^' | b'=' | b'!' | b'<' | b'>' => {
+                if let Some(top) = stack.last_mut() {
+                    top.0 += 1;
+                }
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let start = i;
+                while i + 1 < b.len() && (b[i + 1].is_ascii_alphanumeric() || b[i + 1] == b'_') {
+                    i += 1;
+                }
+                let word = &b[start..=i];
+                if ["and", "or", "unless"]
+                    .iter()
+                    .any(|w| word.eq_ignore_ascii_case(w.as_bytes()))
+                {
+                    if let Some(top) = stack.last_mut() {
+                        top.0 += 1;
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    while stack.len() > 1 {
+        close(&mut stack);
+    }
+    let (ops, inner) = stack[0];
+    1 + ops + inner
 }
 
 /// Type names in the parser's messages as Prometheus words them ("range vector" for

@@ -8,6 +8,7 @@
 //! Prometheus 2.42 on the same data.
 
 mod check;
+pub use check::{depth_bound, MAX_NESTING};
 mod engine;
 mod error;
 mod eval;
