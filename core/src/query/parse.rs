@@ -15,6 +15,14 @@ pub fn parse(query: &str) -> Result<LogQuery, QueryError> {
     }
 }
 
+/// At most this many label matchers, line filters or free-text terms in one query. Each
+/// becomes index work in every partition searched (a `|= "x"` filter a term-dictionary
+/// walk): 16 000 filters kept an event search busy for 10 s. Real queries use a handful.
+pub const MAX_CLAUSES: usize = 64;
+
+/// At most this many words in the free-text terms of a query, phrases included.
+pub const MAX_FREE_TOKENS: usize = 256;
+
 /// Builds an error; `message` must be lowercase without a trailing period.
 fn error<T>(pos: usize, message: impl Into<String>) -> Result<T, QueryError> {
     Err(QueryError {
@@ -94,6 +102,12 @@ impl<'a> Parser<'a> {
                 }
                 Some(_) => {}
             }
+            if matchers.len() == MAX_CLAUSES {
+                return error(
+                    self.pos,
+                    format!("too many label matchers: at most {MAX_CLAUSES}"),
+                );
+            }
             matchers.push(self.label_matcher()?);
             self.skip_ws();
             match self.peek() {
@@ -111,6 +125,12 @@ impl<'a> Parser<'a> {
             self.skip_ws();
             if self.peek().is_none() {
                 break;
+            }
+            if filters.len() == MAX_CLAUSES {
+                return error(
+                    self.pos,
+                    format!("too many line filters: at most {MAX_CLAUSES}"),
+                );
             }
             filters.push(self.line_filter()?);
         }
@@ -263,10 +283,12 @@ impl<'a> Parser<'a> {
 
     /// Free text: words, `"phrases"`, `-word`, `-"phrase"`.
     fn free_text(&mut self) -> Result<LogQuery, QueryError> {
-        let mut free = Vec::new();
+        let mut free: Vec<FreeTerm> = Vec::new();
+        let mut tokens = 0;
         loop {
             self.skip_ws();
             let Some(c) = self.peek() else { break };
+            let start = self.pos;
             let mut negated = false;
             if c == '-' {
                 let next = self.rest().get(1..).and_then(|r| r.chars().next());
@@ -284,6 +306,19 @@ impl<'a> Parser<'a> {
                 FreeTerm::new(word.get(..len).unwrap_or(""), negated)
             };
             if !term.tokens.is_empty() {
+                tokens += term.tokens.len();
+                if free.len() == MAX_CLAUSES {
+                    return error(
+                        start,
+                        format!("too many free-text terms: at most {MAX_CLAUSES}"),
+                    );
+                }
+                if tokens > MAX_FREE_TOKENS {
+                    return error(
+                        start,
+                        format!("too many words in the free text: at most {MAX_FREE_TOKENS}"),
+                    );
+                }
                 free.push(term);
             }
         }
@@ -537,6 +572,39 @@ mod tests {
         // too big to compile: an error, not a panic
         let err = parse("{} |~ `\\w{1000}{1000}`").unwrap_err();
         assert_eq!(err.pos, 6, "{err}");
+    }
+
+    #[test]
+    fn clause_counts_are_capped_with_the_position_of_the_first_one_too_many() {
+        let filters = |n: usize| format!("{{a=\"b\"}}{}", " |= \"x\"".repeat(n));
+        assert!(parse(&filters(MAX_CLAUSES)).is_ok());
+        let e = parse(&filters(MAX_CLAUSES + 1)).expect_err("too many filters");
+        assert_eq!(
+            e.pos,
+            "{a=\"b\"}".len() + MAX_CLAUSES * " |= \"x\"".len() + 1
+        );
+        assert!(e.message.contains("too many line filters"), "{}", e.message);
+
+        let matchers = |n: usize| {
+            let m: Vec<String> = (0..n).map(|i| format!("l{i}=\"v\"")).collect();
+            format!("{{{}}}", m.join(","))
+        };
+        assert!(parse(&matchers(MAX_CLAUSES)).is_ok());
+        let e = parse(&matchers(MAX_CLAUSES + 1)).expect_err("too many matchers");
+        assert!(
+            e.message.contains("too many label matchers"),
+            "{}",
+            e.message
+        );
+
+        assert!(parse(&"w ".repeat(MAX_CLAUSES)).is_ok());
+        let e = parse(&"w ".repeat(MAX_CLAUSES + 1)).expect_err("too many terms");
+        assert_eq!(e.pos, 2 * MAX_CLAUSES);
+        let phrase = |n: usize| format!("\"{}\"", "w ".repeat(n).trim_end());
+        assert!(parse(&phrase(MAX_FREE_TOKENS)).is_ok());
+        let e = parse(&phrase(MAX_FREE_TOKENS + 1)).expect_err("too many words");
+        assert_eq!(e.pos, 0);
+        assert!(e.message.contains("too many words"), "{}", e.message);
     }
 
     proptest! {
