@@ -208,32 +208,12 @@ impl FakeApiServer {
         } else {
             meta.remove("namespace");
         }
-        let name = match meta.get("name").and_then(Value::as_str) {
-            Some(name) if !name.is_empty() => name.to_string(),
-            _ => match meta.get("generateName").and_then(Value::as_str) {
-                Some(prefix) if !prefix.is_empty() => {
-                    format!("{prefix}{}", self.shared.store.name_suffix())
-                }
-                _ => {
-                    return Err(Error::Api(Status::invalid(
-                        resource.kind,
-                        resource.group,
-                        "",
-                        &[(
-                            "metadata.name",
-                            "FieldValueRequired",
-                            "name or generateName is required".to_string(),
-                        )],
-                    )))
-                }
-            },
-        };
-        meta.insert("name".into(), Value::String(name.clone()));
         let ns = meta
             .get("namespace")
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string();
+        let name = self.shared.store.settle_name(resource, &mut object)?;
         let key = key(resource, &ns, &name);
         Ok((resource, key, objects::to_storage(resource, object)))
     }

@@ -230,6 +230,47 @@ impl Store {
             .collect()
     }
 
+    /// The name of a new object: `metadata.name`, else `metadata.generateName` plus
+    /// [`Store::name_suffix`], written into `metadata.name` (the registry's name
+    /// generation); neither is `FieldValueRequired`, as the API server answers.
+    pub fn settle_name(
+        &self,
+        resource: &ResourceInfo,
+        object: &mut Value,
+    ) -> Result<String, Status> {
+        let meta = |field: &str| {
+            object
+                .pointer(&format!("/metadata/{field}"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let (name, prefix) = (meta("name"), meta("generateName"));
+        if !name.is_empty() {
+            return Ok(name);
+        }
+        if prefix.is_empty() {
+            return Err(Status::invalid(
+                resource.kind,
+                resource.group,
+                "",
+                &[(
+                    "metadata.name",
+                    "FieldValueRequired",
+                    "name or generateName is required".to_string(),
+                )],
+            ));
+        }
+        let name = format!("{prefix}{}", self.name_suffix());
+        if let Some(meta) = object
+            .pointer_mut("/metadata")
+            .and_then(Value::as_object_mut)
+        {
+            meta.insert("name".into(), Value::String(name.clone()));
+        }
+        Ok(name)
+    }
+
     /// The current object at `key`.
     pub fn get(&self, resource: &ResourceInfo, key: &str) -> Option<Arc<Value>> {
         self.lock()

@@ -102,28 +102,11 @@ pub(super) fn create(
 ) -> Result<Response, Status> {
     let mut object = parse_body(body)?;
     check_object(resource, namespace.as_deref(), &mut object)?;
-    if meta_str(&object, "name").is_empty() {
-        let generate = meta_str(&object, "generateName").to_string();
-        if generate.is_empty() {
-            return Err(Status::invalid(
-                resource.kind,
-                resource.group,
-                "",
-                &[(
-                    "metadata.name",
-                    "FieldValueRequired",
-                    "name or generateName is required".to_string(),
-                )],
-            ));
-        }
-        let name = format!("{generate}{}", shared.store.name_suffix());
-        set_meta(&mut object, "name", Some(&name));
-    }
+    let name = shared.store.settle_name(resource, &mut object)?;
     // The server's own fields (FillObjectMetaSystemFields, PrepareForCreate).
     for system in ["resourceVersion", "uid", "creationTimestamp", "generation"] {
         set_meta(&mut object, system, None);
     }
-    let name = meta_str(&object, "name").to_string();
     let key = key(resource, meta_str(&object, "namespace"), &name);
     let stored = to_storage(resource, object);
     let (object, _) = shared
