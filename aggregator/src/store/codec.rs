@@ -57,9 +57,38 @@ fn level_of(c: u8) -> Level {
 const FLAG_STDERR: u8 = 1;
 const FLAG_META: u8 = 2;
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    varint::put(out, s.len() as u64);
+/// A length or count: a varint (version 2), or u32 LE (version 1, `wide`).
+fn put_len(out: &mut Vec<u8>, n: usize, wide: bool) {
+    if wide {
+        out.extend_from_slice(&(n as u32).to_le_bytes());
+    } else {
+        varint::put(out, n as u64);
+    }
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str, wide: bool) {
+    put_len(out, s.len(), wide);
     out.extend_from_slice(s.as_bytes());
+}
+
+/// The Kubernetes metadata and labels of a record, in the order both versions write them
+/// (what [`Reader::metadata`] reads).
+fn put_metadata(out: &mut Vec<u8>, r: &LogRecord, wide: bool) {
+    for s in [
+        &r.namespace,
+        &r.pod,
+        &r.pod_uid,
+        &r.container,
+        &r.node,
+        &r.file_path,
+    ] {
+        put_str(out, s, wide);
+    }
+    put_len(out, r.labels.len(), wide);
+    for (k, v) in r.labels.iter() {
+        put_str(out, k, wide);
+        put_str(out, v, wide);
+    }
 }
 
 fn same_arc(a: &Arc<str>, b: &Arc<str>) -> bool {
@@ -96,21 +125,7 @@ pub fn encode_all(records: &[LogRecord], out: &mut Vec<u8>) {
         varint::put_signed(out, r.timestamp_ns.wrapping_sub(prev_ts));
         varint::put(out, u64::from(r.restart_count));
         if meta {
-            for s in [
-                &r.namespace,
-                &r.pod,
-                &r.pod_uid,
-                &r.container,
-                &r.node,
-                &r.file_path,
-            ] {
-                put_str(out, s);
-            }
-            varint::put(out, r.labels.len() as u64);
-            for (k, v) in r.labels.iter() {
-                put_str(out, k);
-                put_str(out, v);
-            }
+            put_metadata(out, r, false);
             match r.source {
                 Some(s) => {
                     out.push(1);
@@ -127,7 +142,7 @@ pub fn encode_all(records: &[LogRecord], out: &mut Vec<u8>) {
                 .map_or(0, |p| p.offset);
             varint::put_signed(out, s.offset.wrapping_sub(prev_off) as i64);
         }
-        put_str(out, &r.message);
+        put_str(out, &r.message, false);
         prev = Some(r);
     }
 }
@@ -148,10 +163,6 @@ pub fn decode_all(version: u32, b: &[u8]) -> Result<Vec<LogRecord>, DecodeError>
 /// written by an older build replays.
 #[cfg(test)]
 pub fn encode_v1(r: &LogRecord, out: &mut Vec<u8>) {
-    fn put_str32(out: &mut Vec<u8>, s: &str) {
-        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    }
     out.extend_from_slice(&r.timestamp_ns.to_le_bytes());
     out.push(match r.stream {
         Stream::Stdout => 0,
@@ -167,22 +178,8 @@ pub fn encode_v1(r: &LogRecord, out: &mut Vec<u8>) {
         }
         None => out.push(0),
     }
-    for s in [
-        r.message.as_str(),
-        &r.namespace,
-        &r.pod,
-        &r.pod_uid,
-        &r.container,
-        &r.node,
-        &r.file_path,
-    ] {
-        put_str32(out, s);
-    }
-    out.extend_from_slice(&(r.labels.len() as u32).to_le_bytes());
-    for (k, v) in r.labels.iter() {
-        put_str32(out, k);
-        put_str32(out, v);
-    }
+    put_str(out, &r.message, true);
+    put_metadata(out, r, true);
 }
 
 struct Reader<'a> {
